@@ -1,0 +1,124 @@
+"""Thin command-line layer: parse, call the Python API, turn user errors into
+one line and exit code 2. Heavy imports happen inside the commands, so
+``--help`` answers instantly."""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import sys
+from pathlib import Path
+
+from benchmark.errors import UserError
+
+DEFAULT_STORAGE = "sqlite:///reports/benchmark.db"  # = store.DEFAULT_STORAGE, without importing SQLAlchemy
+
+
+def _add_storage(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--storage", default=DEFAULT_STORAGE, metavar="URL",
+                        help="SQLAlchemy URL of the results database (default: %(default)s)")
+    parser.add_argument("--reports-dir", default="reports", type=Path, metavar="DIR",
+                        help="where reports/<suite>/<run-id>/ folders go (default: %(default)s)")
+
+
+def _add_overrides(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                        help="override a suite key, e.g. --set study.n_trials=50 (repeatable)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmark",
+        description="Search, evaluate and report a model comparison declared in a YAML suite.")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    run = commands.add_parser("run", help="run a suite and render its report")
+    run.add_argument("suite", type=Path, help="suite file, e.g. suites/cnn.yaml")
+    _add_overrides(run)
+    _add_storage(run)
+    run.add_argument("--quiet", action="store_true", help="no progress output")
+
+    validate = commands.add_parser("validate", help="check a suite without running it")
+    validate.add_argument("suite", type=Path)
+    _add_overrides(validate)
+
+    report = commands.add_parser("report", help="re-render the report of a stored run")
+    report.add_argument("run_id", help="a run id, or 'latest'")
+    _add_storage(report)
+
+    commands.add_parser("list", help="show registered datasets, models, metrics, samplers, pruners")
+    return parser
+
+
+def _run(args: argparse.Namespace) -> int:
+    from benchmark import runner, suite
+
+    loaded, text = suite.read(args.suite, args.overrides)
+    result = runner.run(loaded, text, storage=args.storage, reports_dir=args.reports_dir,
+                        command=shlex.join(["python", "-m", "benchmark", *sys.argv[1:]]),
+                        progress=not args.quiet)
+    print(f"run {result.run_id} finished")
+    print(f"HTML report: {result.html}")
+    print(f"PDF report:  {result.pdf}")
+    return 0
+
+
+def _validate(args: argparse.Namespace) -> int:
+    from benchmark import suite
+
+    loaded = suite.load(args.suite, args.overrides)
+    budget = (f"{loaded.study.n_trials} trials" if loaded.study.n_trials else "") + (
+        f"{' / ' if loaded.study.n_trials else ''}{loaded.study.timeout:g} s" if loaded.study.timeout else "")
+    print(f"{args.suite}: valid suite {loaded.name!r}: {len(loaded.datasets)} dataset(s) x "
+          f"{len(loaded.models)} model(s), {budget} per study, hash {loaded.hash()}")
+    return 0
+
+
+def _report(args: argparse.Namespace) -> int:
+    from benchmark.report import render_run
+    from benchmark.store import Store
+
+    store = Store(args.storage, create=False)
+    record = store.resolve(args.run_id)
+    html, pdf = render_run(store, record.id, args.reports_dir / record.suite_name / record.id)
+    print(f"HTML report: {html}")
+    print(f"PDF report:  {pdf}")
+    return 0
+
+
+def _list(args: argparse.Namespace) -> int:
+    from benchmark.datasets import sources
+    from benchmark.metrics import metrics
+    from benchmark.models import models
+    from benchmark.suite import PRUNERS, SAMPLERS
+    from benchmark.training import TRAINING_DEFAULTS
+
+    print("Datasets (source:)")
+    for name, source in sources.items():
+        print(f"  {name:<24} {source.kind:<8} {source.description}")
+    print("\nModels (model:)")
+    for name, spec in models.items():
+        print(f"  {name:<24} {spec.family:<8} {spec.description}")
+        knobs = {**TRAINING_DEFAULTS.get(spec.family, {}), **spec.architecture_defaults()}
+        print("  " + " " * 33 + "parameters: " + ", ".join(f"{k}={v}" for k, v in knobs.items()))
+    print("\nMetrics (study.metric:)")
+    for name, metric in metrics.items():
+        print(f"  {name:<24} {metric.direction:<8} {metric.description}")
+    print("\nSamplers (study.sampler:)  " + ", ".join(SAMPLERS))
+    print("Pruners (study.pruner:)    " + ", ".join(PRUNERS))
+    return 0
+
+
+COMMANDS = {"run": _run, "validate": _validate, "report": _report, "list": _list}
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return COMMANDS[args.command](args)
+    except UserError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return error.exit_code
+    except KeyboardInterrupt:
+        print("interrupted; the run is marked 'interrupted' in the database", file=sys.stderr)
+        return 130

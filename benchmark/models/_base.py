@@ -1,0 +1,32 @@
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Literal
+
+Family = Literal["keras", "sklearn"]
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """A registered model: ``build(input_shape, n_classes, **params)``.
+
+    Builders import their framework inside the function, so registering and
+    listing models costs nothing (``--help`` and ``validate`` stay instant).
+    """
+
+    name: str
+    family: Family
+    build: Callable[..., Any]
+    input_kind: Literal["image", "tabular", "any"]
+    description: str
+    reference: str = ""
+
+    def architecture_defaults(self) -> dict[str, Any]:
+        """The builder's keyword-only knobs and their defaults."""
+        return {
+            name: p.default
+            for name, p in inspect.signature(self.build).parameters.items()
+            if p.kind is inspect.Parameter.KEYWORD_ONLY
+        }

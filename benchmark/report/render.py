@@ -1,0 +1,106 @@
+"""Context -> figures -> HTML (Jinja2, autoescaped) -> PDF (WeasyPrint)."""
+
+from __future__ import annotations
+
+import base64
+import os
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+from benchmark import __version__
+from benchmark.report import context as report_context
+from benchmark.report import figures
+from benchmark.store import Store
+
+ROMAN = [(1000, "M"), (900, "CM"), (500, "D"), (400, "CD"), (100, "C"), (90, "XC"),
+         (50, "L"), (40, "XL"), (10, "X"), (9, "IX"), (5, "V"), (4, "IV"), (1, "I")]
+
+
+def roman(number: int) -> str:
+    text = ""
+    for value, letters in ROMAN:
+        count, number = divmod(number, value)
+        text += letters * count
+    return text
+
+
+def number(value: Any, digits: int = 4) -> str:
+    if value is None:
+        return "–"
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, float):
+        return f"{value:.{digits}g}" if abs(value) < 1e-3 and value != 0 else f"{value:.{digits}f}"
+    return str(value)
+
+
+def seconds(value: float | None) -> str:
+    if value is None:
+        return "–"
+    if value < 60:
+        return f"{value:.1f} s"
+    minutes, secs = divmod(value, 60)
+    return f"{int(minutes)} min {secs:.0f} s"
+
+
+def environment() -> jinja2.Environment:
+    env = jinja2.Environment(loader=jinja2.PackageLoader("benchmark", "templates"),
+                             autoescape=True, trim_blocks=True, lstrip_blocks=True,
+                             undefined=jinja2.StrictUndefined)
+    env.filters.update(roman=roman, num=number, secs=seconds)
+    return env
+
+
+def _data_uri(png: bytes) -> str:
+    return "data:image/png;base64," + base64.b64encode(png).decode()
+
+
+def draw(ctx: dict[str, Any], figure_dir: Path | None) -> dict[str, str]:
+    """Draws every figure; returns name -> data URI (and writes PNGs to figure_dir)."""
+    drawn: dict[str, bytes] = {}
+    classes = {d["name"]: d["class_names"] for d in ctx["datasets"]}
+    for dataset in ctx["datasets"]:
+        results = [r for r in ctx["results"] if r.dataset == dataset["name"]]
+        series = {r.label: figures.history_points(r.trials, r.direction) for r in results}
+        metric = ctx["study"]["metric"]
+        drawn[f"search-{dataset['name']}"] = figures.search_history(series, metric)
+    for result in ctx["results"]:
+        key = f"{result.dataset}-{result.label}"
+        if result.best_history:
+            drawn[f"curves-{key}"] = figures.curves(result.best_history)
+        if result.confusion:
+            drawn[f"confusion-{key}"] = figures.confusion(result.confusion, classes[result.dataset])
+    if figure_dir is not None:
+        figure_dir.mkdir(parents=True, exist_ok=True)
+        for name, png in drawn.items():
+            (figure_dir / f"{name}.png").write_bytes(png)
+    return {name: _data_uri(png) for name, png in drawn.items()}
+
+
+def render_html(ctx: dict[str, Any], figure_uris: dict[str, str]) -> str:
+    return environment().get_template("report.html.j2").render(
+        **ctx, figures=figure_uris, version=__version__)
+
+
+def _write_atomically(path: Path, data: bytes) -> None:
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    temporary.write_bytes(data)
+    os.replace(temporary, path)
+
+
+def render_run(store: Store, run_id: str, run_dir: Path) -> tuple[Path, Path]:
+    """Render ``report.html`` and ``report.pdf`` of a stored run into ``run_dir``."""
+    import weasyprint
+
+    ctx = report_context.build(store, run_id)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    html = render_html(ctx, draw(ctx, run_dir / "figures"))
+    html_path, pdf_path = run_dir / "report.html", run_dir / "report.pdf"
+    pdf = weasyprint.HTML(string=html, base_url=str(run_dir)).write_pdf()
+    _write_atomically(html_path, html.encode())
+    _write_atomically(pdf_path, pdf)
+    return html_path, pdf_path

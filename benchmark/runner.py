@@ -1,0 +1,232 @@
+"""``run``: load data, search every (dataset, model) pair, evaluate the best
+configuration on the test split, record everything, render the report."""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from benchmark import environment
+from benchmark.datasets import Dataset, Splits, sources, split
+from benchmark.metrics import score_all
+from benchmark.search import WorkerPool, evaluate, optimize
+from benchmark.space import Space
+from benchmark.store import DatasetRecord, EvaluationRecord, RunRecord, Store, StudyRecord, now
+from benchmark.suite import DatasetEntry, ModelEntry, Suite
+from benchmark.worker import DataRef, EvaluationTask, Outcome, TrialTask
+
+
+@dataclass(frozen=True)
+class RunResult:
+    run_id: str
+    run_dir: Path
+    html: Path
+    pdf: Path
+
+
+def _summary(dataset: Dataset, splits: Splits) -> dict[str, Any]:
+    parts = {"train": splits.train, "validation": splits.validation, "test": splits.test}
+    return {
+        "description": dataset.description,
+        "kind": dataset.kind,
+        "n_samples": int(len(dataset.y)),
+        "sample_shape": list(dataset.sample_shape),
+        "class_names": dataset.class_names,
+        "split_sizes": {name: len(part) for name, part in parts.items()},
+        "class_counts": {name: np.bincount(part.y, minlength=dataset.n_classes).tolist()
+                         for name, part in parts.items()},
+    }
+
+
+def _load(entry: DatasetEntry, seed: int) -> tuple[Dataset, Splits, DataRef]:
+    ref = DataRef(entry.source, entry.split.train, entry.split.validation, entry.split.test,
+                  entry.split.stratify, entry.split.seed if entry.split.seed is not None else seed)
+    dataset = sources.get(entry.source).load()
+    parts = split(dataset, train=ref.train, validation=ref.validation, test=ref.test,
+                  stratify=ref.stratify, seed=ref.seed)
+    return dataset, parts, ref
+
+
+class Progress:
+    """Live progress: a bar per study on a terminal, one line per trial everywhere."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+        self.bar: Any = None
+
+    def start(self, title: str, total: int | None) -> None:
+        if not self.enabled:
+            return
+        from tqdm import tqdm
+
+        self.bar = tqdm(total=total, desc=title, unit="trial", file=sys.stderr, disable=None,
+                        dynamic_ncols=True)
+        self.bar.write(f"{title}: searching ({total or 'until timeout'} trials)", file=sys.stderr)
+
+    def trial(self, study: Any, trial: Any, outcome: Outcome, metric: str) -> None:
+        if not self.enabled:
+            return
+        status = {
+            "complete": f"{metric} {outcome.value:.4f}" if outcome.value is not None else "",
+            "pruned": f"pruned after {len(trial.user_attrs.get('history', []) or [])} epoch(s)",
+            "fail": f"FAILED: {outcome.error}",
+        }[outcome.state]
+        try:
+            best = f"best {study.best_value:.4f} (#{study.best_trial.number})"
+        except ValueError:
+            best = "no completed trial yet"
+        self.bar.write(f"  trial {trial.number:>3}  {status:<32} {best}", file=sys.stderr)
+        self.bar.set_postfix_str(best)
+        self.bar.update()
+
+    def message(self, text: str) -> None:
+        if self.enabled:
+            print(text, file=sys.stderr, flush=True)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
+
+
+def _study(store: Store, run_id: str, suite: Suite, dataset_name: str, n_classes: int,
+           data: DataRef, entry: ModelEntry, pool: WorkerPool, progress: Progress) -> None:
+    import optuna
+    from sklearn.metrics import confusion_matrix
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    settings = suite.study
+    space = Space.from_spec(entry.search)
+    study_name = f"{run_id}/{dataset_name}/{entry.label}"
+    study = optuna.create_study(
+        study_name=study_name, storage=store.url, direction=settings.objective_direction,
+        sampler=settings.sampler.create(seed=settings.seed), pruner=settings.pruner.create())
+    with store.session() as session:
+        record = StudyRecord(run_id=run_id, dataset=dataset_name, model=entry.label,
+                             model_name=entry.model, optuna_study=study_name,
+                             metric=settings.metric, direction=settings.objective_direction,
+                             space=space.describe())
+        session.add(record)
+
+    def task_for(trial: Any, params: dict[str, Any]) -> TrialTask:
+        return TrialTask(storage_url=store.url, study_name=study_name, trial_id=trial._trial_id,
+                         pruner=settings.pruner.model_dump(), model=entry.model, params=params,
+                         data=data, metric=settings.metric, seed=settings.seed + trial.number)
+
+    progress.start(f"{dataset_name} / {entry.label}", settings.n_trials)
+    started = now()
+    try:
+        optimize(study, space=space, task_for=task_for, pool=pool, n_trials=settings.n_trials,
+                 timeout=settings.timeout,
+                 on_trial=lambda trial, outcome: progress.trial(study, trial, outcome, settings.metric))
+    finally:
+        progress.close()
+    search_seconds = (now() - started).total_seconds()
+
+    evaluations: list[EvaluationRecord] = []
+    error = None
+    try:
+        best = study.best_trial
+    except ValueError:
+        best, error = None, "no trial completed, so there is no configuration to evaluate"
+    best_params = {**space.fixed, **best.params} if best else None
+    if best is not None:
+        for repeat in range(suite.evaluation.repeats):
+            seed = settings.seed + 10_000 + repeat
+            progress.message(f"{dataset_name} / {entry.label}: final evaluation "
+                             f"{repeat + 1}/{suite.evaluation.repeats} of trial #{best.number}")
+            outcome = evaluate(pool, EvaluationTask(model=entry.model, params=best_params,
+                                                    data=data, metric=settings.metric, seed=seed))
+            if outcome.state != "complete":
+                error = f"final evaluation failed: {outcome.error}"
+                break
+            y_true, proba = np.asarray(outcome.y_true), np.asarray(outcome.proba)
+            evaluations.append(EvaluationRecord(
+                repeat=repeat, seed=seed, metrics=score_all(y_true, proba),
+                confusion=confusion_matrix(y_true, proba.argmax(axis=1),
+                                           labels=range(n_classes)).tolist(),
+                history=outcome.history, n_params=outcome.n_params,
+                fit_seconds=outcome.fit_seconds))
+            _note_device(store, run_id, outcome.device)
+    with store.session() as session:
+        record = session.merge(record)
+        record.search_seconds = search_seconds
+        record.best_trial = best.number if best else None
+        record.best_params = best_params
+        record.error = error
+        for evaluation in evaluations:
+            evaluation.study_id = record.id
+            session.add(evaluation)
+
+
+def _note_device(store: Store, run_id: str, device: str) -> None:
+    with store.session() as session:
+        run = session.get(RunRecord, run_id)
+        if device and run.environment.get("device") != device:
+            run.environment = {**run.environment, "device": device}
+
+
+def run(suite: Suite, suite_text: str, *, storage: str, reports_dir: Path, command: str = "",
+        progress: bool = True) -> RunResult:
+    """Run a validated suite end to end; returns where the report landed."""
+    # Load every data set first: a data error must stop the run before anything is written.
+    loaded = {name: _load(entry, suite.study.seed) for name, entry in suite.datasets.items()}
+
+    store = Store(storage)
+    run_id = store.new_run_id()
+    run_dir = reports_dir / suite.name / run_id
+    run_dir.mkdir(parents=True)
+    (run_dir / "suite.yaml").write_text(suite_text)
+    with store.session() as session:
+        session.add(RunRecord(id=run_id, suite_name=suite.name, suite_yaml=suite_text,
+                              suite=suite.to_json(), suite_hash=suite.hash(), seed=suite.study.seed,
+                              status="running", command=command, environment=environment.capture(),
+                              started_at=now()))
+    report = Progress(progress)
+    report.message(f"run {run_id}: {len(suite.datasets)} dataset(s) x {len(suite.models)} model(s), "
+                   f"database {storage}")
+    status, error = "failed", None
+    try:
+        with WorkerPool(suite.execution.trials_per_worker, str(run_dir / "worker.log")) as pool:
+            for dataset_name, (dataset, parts, ref) in loaded.items():
+                with store.session() as session:
+                    session.add(DatasetRecord(run_id=run_id, name=dataset_name,
+                                              source=ref.source, summary=_summary(dataset, parts)))
+                for entry in suite.models:
+                    _study(store, run_id, suite, dataset_name, dataset.n_classes, ref, entry,
+                           pool, report)
+        status = "finished"
+    except KeyboardInterrupt:
+        status, error = "interrupted", "interrupted by the user"
+        raise
+    except BaseException as exc:
+        error = f"{type(exc).__name__}: {exc}"
+        raise
+    finally:
+        with store.session() as session:
+            record = session.get(RunRecord, run_id)
+            record.status, record.error, record.finished_at = status, error, now()
+
+    from benchmark.report import render_run
+
+    report.message("rendering the report")
+    html, pdf = render_run(store, run_id, run_dir)
+    _point_latest(run_dir)
+    return RunResult(run_id, run_dir, html, pdf)
+
+
+def _point_latest(run_dir: Path) -> None:
+    """``reports/<suite>/latest`` -> the newest run folder, swapped atomically."""
+    link = run_dir.parent / "latest"
+    temporary = run_dir.parent / f".latest-{os.getpid()}"
+    temporary.unlink(missing_ok=True)
+    temporary.symlink_to(run_dir.name)
+    os.replace(temporary, link)
+
+
+__all__ = ["RunResult", "run"]

@@ -1,0 +1,394 @@
+"""Suite schema and loading. ``load()`` turns a YAML file into an immutable,
+validated Suite, or raises UserError with one line: file, key path, what is
+wrong, what would be valid."""
+
+from __future__ import annotations
+
+import hashlib
+import inspect
+import json
+import re
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import (AfterValidator, BaseModel, ConfigDict, Field, ValidationError,
+                      field_validator, model_validator)
+
+from benchmark.errors import UserError
+from benchmark.registry import unknown_name_message
+
+
+class PathError(ValueError):
+    """A validation error deeper than the validator that raised it."""
+
+    def __init__(self, subpath: tuple[str | int, ...], message: str) -> None:
+        super().__init__(message)
+        self.subpath = subpath
+        self.message = message
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_unknown_keys(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            valid = list(cls.model_fields)
+            for key in data:
+                if key not in valid:
+                    raise PathError((str(key),), unknown_name_message("key", key, valid))
+        return data
+
+
+# ---------------------------------------------------------------- registries
+
+SAMPLERS = {"tpe": "TPESampler", "random": "RandomSampler", "cmaes": "CmaEsSampler",
+            "qmc": "QMCSampler", "gp": "GPSampler", "nsga2": "NSGAIISampler"}
+PRUNERS = {"median": "MedianPruner", "percentile": "PercentilePruner",
+           "successive_halving": "SuccessiveHalvingPruner", "hyperband": "HyperbandPruner",
+           "threshold": "ThresholdPruner", "none": "NopPruner"}
+
+
+def _optuna_class(module: str, table: dict[str, str], kind: str, name: str):
+    import optuna
+
+    if name not in table:
+        raise ValueError(unknown_name_message(kind, name, list(table)))
+    return getattr(getattr(optuna, module), table[name])
+
+
+class _Component(_Strict):
+    """An Optuna sampler or pruner by name, with keyword options."""
+
+    name: str
+    options: dict[str, Any] = Field(default_factory=dict)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_string(cls, data: Any) -> Any:
+        return {"name": data} if isinstance(data, str) else data
+
+    def _check(self, module: str, table: dict[str, str], kind: str) -> None:
+        cls = _optuna_class(module, table, kind, self.name)
+        accepted = [p for p in inspect.signature(cls).parameters if p not in {"self", "seed"}]
+        for option in self.options:
+            if option not in accepted:
+                raise PathError(("options", option), unknown_name_message(
+                    f"option of {kind} {self.name!r}:", option, accepted))
+
+    def instantiate(self, module: str, table: dict[str, str], **extra: Any):
+        return _optuna_class(module, table, "", self.name)(**self.options, **extra)
+
+
+class Sampler(_Component):
+    name: str = "tpe"
+
+    @model_validator(mode="after")
+    def _valid(self) -> Sampler:
+        self._check("samplers", SAMPLERS, "sampler")
+        return self
+
+    def create(self, seed: int):
+        return self.instantiate("samplers", SAMPLERS, seed=seed)
+
+
+class Pruner(_Component):
+    name: str = "median"
+
+    @model_validator(mode="after")
+    def _valid(self) -> Pruner:
+        self._check("pruners", PRUNERS, "pruner")
+        return self
+
+    def create(self):
+        return self.instantiate("pruners", PRUNERS)
+
+
+# ---------------------------------------------------------------- sections
+
+def _fraction(value: float) -> float:
+    if not 0 < value < 1:
+        raise ValueError(f"a fraction must be between 0 and 1, got {value}")
+    return value
+
+
+class Split(_Strict):
+    train: Annotated[float, AfterValidator(_fraction)] = 0.7
+    validation: Annotated[float, AfterValidator(_fraction)] = 0.15
+    test: Annotated[float, AfterValidator(_fraction)] = 0.15
+    stratify: bool = True
+    seed: int | None = None
+
+    @model_validator(mode="after")
+    def _sums_to_one(self) -> Split:
+        total = self.train + self.validation + self.test
+        if abs(total - 1) > 1e-6:
+            raise ValueError(
+                f"train + validation + test must sum to 1, got {self.train} + "
+                f"{self.validation} + {self.test} = {total:g}")
+        return self
+
+
+class DatasetEntry(_Strict):
+    source: str
+    split: Split = Field(default_factory=Split)
+
+    @field_validator("source")
+    @classmethod
+    def _known(cls, source: str) -> str:
+        from benchmark.datasets import sources
+
+        if source not in sources:
+            raise ValueError(unknown_name_message("dataset source", source, sources.names()))
+        return source
+
+    @property
+    def kind(self) -> str:
+        from benchmark.datasets import sources
+
+        return sources.get(self.source).kind
+
+
+def _space_entry(spec: Any) -> Any:
+    from benchmark.space import is_searched, to_distribution
+
+    if is_searched(spec):
+        to_distribution(spec)
+    return spec
+
+
+class ModelEntry(_Strict):
+    model: str
+    name: str | None = None
+    search: dict[str, Annotated[Any, AfterValidator(_space_entry)]] = Field(default_factory=dict)
+
+    @field_validator("model")
+    @classmethod
+    def _known(cls, model: str) -> str:
+        from benchmark.models import models
+
+        if model not in models:
+            raise ValueError(unknown_name_message("model", model, models.names()))
+        return model
+
+    @model_validator(mode="after")
+    def _known_parameters(self) -> ModelEntry:
+        from benchmark.space import is_searched
+        from benchmark.training import KERAS_OPTIMIZERS
+
+        valid = list(self.parameter_defaults())
+        for key, spec in self.search.items():
+            if key not in valid:
+                raise PathError(("search", key), unknown_name_message(
+                    f"parameter of model {self.model!r}:", key, valid))
+            if key == "optimizer":
+                for choice in spec["choices"] if is_searched(spec) else [spec]:
+                    if choice not in KERAS_OPTIMIZERS:
+                        raise PathError(("search", key), unknown_name_message(
+                            "optimizer", choice, KERAS_OPTIMIZERS))
+        return self
+
+    @property
+    def label(self) -> str:
+        return self.name or self.model
+
+    @property
+    def spec(self):
+        from benchmark.models import models
+
+        return models.get(self.model)
+
+    def parameter_defaults(self) -> dict[str, Any]:
+        from benchmark.training import TRAINING_DEFAULTS
+
+        spec = self.spec
+        return {**TRAINING_DEFAULTS.get(spec.family, {}), **spec.architecture_defaults()}
+
+
+class Study(_Strict):
+    sampler: Sampler = Field(default_factory=Sampler)
+    pruner: Pruner = Field(default_factory=Pruner)
+    n_trials: Annotated[int, Field(ge=1)] | None = 20
+    timeout: Annotated[float, Field(gt=0)] | None = None
+    metric: str = "accuracy"
+    direction: Literal["maximize", "minimize"] | None = None
+    seed: int = 0
+
+    @field_validator("metric")
+    @classmethod
+    def _known(cls, metric: str) -> str:
+        from benchmark.metrics import metrics
+
+        if metric not in metrics:
+            raise ValueError(unknown_name_message("metric", metric, metrics.names()))
+        return metric
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Study:
+        from benchmark.metrics import metrics
+
+        if self.n_trials is None and self.timeout is None:
+            raise ValueError("set n_trials, timeout or both; with neither the search never ends")
+        expected = metrics.get(self.metric).direction
+        if self.direction is not None and self.direction != expected:
+            raise PathError(("direction",), f"metric {self.metric!r} must be {expected}d, "
+                                            f"got direction {self.direction!r}")
+        return self
+
+    @property
+    def objective_direction(self) -> str:
+        from benchmark.metrics import metrics
+
+        return metrics.get(self.metric).direction
+
+
+class Evaluation(_Strict):
+    # Final refits of the best configuration, each with another seed.
+    repeats: Annotated[int, Field(ge=1, le=100)] = 1
+
+
+class Execution(_Strict):
+    # Each worker process is replaced after this many trials: TensorFlow keeps
+    # ~10 MiB per fitted model alive for the life of a process (DESIGN.md).
+    trials_per_worker: Annotated[int, Field(ge=1)] = 20
+
+
+class Report(_Strict):
+    title: str | None = None
+    authors: list[str] = Field(default_factory=list)
+    abstract: str | None = None
+
+
+class Suite(_Strict):
+    name: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]+$")]
+    description: str = ""
+    datasets: Annotated[dict[str, DatasetEntry], Field(min_length=1)]
+    models: Annotated[list[ModelEntry], Field(min_length=1)]
+    study: Study = Field(default_factory=Study)
+    evaluation: Evaluation = Field(default_factory=Evaluation)
+    execution: Execution = Field(default_factory=Execution)
+    report: Report = Field(default_factory=Report)
+
+    @model_validator(mode="after")
+    def _compatible(self) -> Suite:
+        seen: dict[str, int] = {}
+        for index, entry in enumerate(self.models):
+            if entry.label in seen:
+                raise PathError(("models", index, "name"), (
+                    f"model name {entry.label!r} is used twice (also models[{seen[entry.label]}]);"
+                    " give one of them another 'name:'"))
+            seen[entry.label] = index
+            for dataset_name, dataset in self.datasets.items():
+                kind = entry.spec.input_kind
+                if kind != "any" and kind != dataset.kind:
+                    raise PathError(("models", index, "model"), (
+                        f"model {entry.model!r} takes {kind} data, but dataset "
+                        f"{dataset_name!r} ({dataset.source}) is {dataset.kind}"))
+        return self
+
+    def to_json(self) -> dict[str, Any]:
+        return self.model_dump(mode="json")
+
+    def hash(self) -> str:
+        """Identifies what was run: equal for suites that differ only in layout or comments."""
+        canonical = json.dumps(self.to_json(), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(canonical.encode()).hexdigest()[:16]
+
+
+# ---------------------------------------------------------------- loading
+
+def format_location(loc: tuple[str | int, ...]) -> str:
+    text = ""
+    for part in loc:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text
+
+
+def _first_error(error: ValidationError) -> tuple[str, str]:
+    detail = error.errors(include_url=False)[0]
+    loc = tuple(p for p in detail["loc"] if not (isinstance(p, str) and p.startswith("function-")))
+    cause = (detail.get("ctx") or {}).get("error")
+    if isinstance(cause, PathError):
+        return format_location(loc + cause.subpath), cause.message
+    message = detail["msg"]
+    message = re.sub(r"^(Value|Assertion) error, ", "", message)
+    if detail["type"] in {"missing"}:
+        message = "required key is missing"
+    elif "input" in detail and detail["type"] not in {"value_error", "assertion_error"}:
+        message += f", got {detail['input']!r}"
+    return format_location(loc), message
+
+
+def _set_path(data: dict[str, Any], dotted: str, value: Any) -> None:
+    parts = [int(p) if p.isdigit() else p for p in re.split(r"\.|\[(\d+)\]", dotted) if p]
+    node: Any = data
+    for depth, part in enumerate(parts[:-1]):
+        if isinstance(node, list):
+            if not isinstance(part, int) or part >= len(node):
+                raise UserError(f"--set {dotted}: {format_location(tuple(parts[:depth + 1]))} "
+                                f"is not an index of a list of {len(node)}")
+            node = node[part]
+        else:
+            node = node.setdefault(part, {})
+            if not isinstance(node, dict | list):
+                raise UserError(f"--set {dotted}: {format_location(tuple(parts[:depth + 1]))} "
+                                f"holds {node!r}, not a mapping")
+    node[parts[-1]] = value
+
+
+def apply_overrides(data: dict[str, Any], overrides: list[str]) -> None:
+    """``key.path=value`` pairs; the value is YAML (so numbers and lists keep their type)."""
+    for override in overrides:
+        key, sep, raw = override.partition("=")
+        if not sep or not key:
+            raise UserError(f"--set {override!r}: expected KEY.PATH=VALUE, e.g. study.n_trials=50")
+        try:
+            value = yaml.safe_load(raw)
+        except yaml.YAMLError:
+            value = raw
+        _set_path(data, key.strip(), value)
+
+
+def parse(data: Any, *, origin: str) -> Suite:
+    if not isinstance(data, dict):
+        raise UserError(f"{origin}: a suite must be a YAML mapping, got {type(data).__name__}")
+    try:
+        return Suite.model_validate(data)
+    except PathError as error:  # raised by the top-level key check, outside pydantic's wrapping
+        raise UserError(f"{origin}: {format_location(error.subpath)}: {error.message}") from None
+    except ValidationError as error:
+        where, message = _first_error(error)
+        raise UserError(f"{origin}: {where}: {message}" if where else f"{origin}: {message}") from None
+
+
+def read(path: str | Path, overrides: list[str] | None = None) -> tuple[Suite, str]:
+    """The validated suite and the YAML text as run (overrides applied)."""
+    path = Path(path)
+    try:
+        text = path.read_text()
+    except FileNotFoundError:
+        raise UserError(f"{path}: no such suite file") from None
+    except (IsADirectoryError, PermissionError, UnicodeDecodeError) as error:
+        raise UserError(f"{path}: cannot read the suite: {error}") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(error, "problem", None) or str(error).splitlines()[0]
+        raise UserError(f"{path}: invalid YAML{where}: {problem}") from None
+    if overrides:
+        if not isinstance(data, dict):
+            data = {}
+        apply_overrides(data, overrides)
+        text = yaml.safe_dump(data, sort_keys=False)
+    if isinstance(data, dict) and "name" not in data:
+        data = {"name": path.stem, **data}
+    return parse(data, origin=str(path)), text
+
+
+def load(path: str | Path, overrides: list[str] | None = None) -> Suite:
+    return read(path, overrides)[0]
+

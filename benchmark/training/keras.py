@@ -1,0 +1,105 @@
+"""Fitting a Keras model for one trial or one final evaluation."""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from benchmark.datasets import Part, Splits
+from benchmark.errors import TrialError
+from benchmark.metrics import Metric
+from benchmark.models import ModelSpec
+from benchmark.training import TRAINING_DEFAULTS
+
+
+@dataclass
+class Fitted:
+    model: Any
+    history: list[dict[str, float]]
+    fit_seconds: float
+    n_params: int
+
+    def predict_proba(self, part: Part, batch_size: int = 256) -> np.ndarray:
+        proba = np.asarray(self.model.predict(part.x, batch_size=batch_size, verbose=0), dtype="float64")
+        # float32 softmax rows sum to 1 only within ~1e-7; scikit-learn's log_loss warns on that.
+        return proba / proba.sum(axis=1, keepdims=True)
+
+
+def _optimizer(name: str, learning_rate: float, momentum: float):
+    import keras
+
+    config: dict[str, Any] = {"learning_rate": learning_rate}
+    if name in {"sgd", "rmsprop"}:
+        config["momentum"] = momentum
+    return keras.optimizers.get({"class_name": name, "config": config})
+
+
+def _validation_metric_callback(metric: Metric, validation: Part):
+    """Adds ``val_<metric>`` to each epoch's logs for metrics Keras does not track,
+    so the pruner and the curves see the metric the study optimises."""
+    import keras
+
+    class ValidationMetric(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+            proba = self.model.predict(validation.x, batch_size=256, verbose=0)
+            logs[f"val_{metric.name}"] = metric(validation.y, np.asarray(proba, dtype="float64"))
+
+    return ValidationMetric()
+
+
+def monitor_name(metric: Metric) -> str:
+    return f"val_{metric.keras_name or metric.name}"
+
+
+def fit(spec: ModelSpec, params: dict[str, Any], splits: Splits, n_classes: int, *,
+        seed: int, metric: Metric, trial: Any = None) -> Fitted:
+    """Build ``spec`` with ``params``, train on the training part, validate each epoch.
+
+    With an Optuna ``trial``, each epoch's validation metric is reported to it
+    and ``optuna.TrialPruned`` ends the fit when the pruner says so.
+    Raises TrialError when the loss becomes NaN.
+    """
+    import keras
+
+    training = {**TRAINING_DEFAULTS["keras"], **{k: v for k, v in params.items()
+                                                 if k in TRAINING_DEFAULTS["keras"]}}
+    architecture = {k: v for k, v in params.items() if k not in TRAINING_DEFAULTS["keras"]}
+
+    keras.utils.set_random_seed(seed)
+    model = spec.build(tuple(splits.train.x.shape[1:]), n_classes, **architecture)
+    model.compile(
+        optimizer=_optimizer(training["optimizer"], training["learning_rate"], training["momentum"]),
+        loss="sparse_categorical_crossentropy",
+        metrics=["accuracy"],
+    )
+
+    history: list[dict[str, float]] = []
+    callbacks: list[Any] = [keras.callbacks.TerminateOnNaN()]
+    if metric.keras_name is None:
+        callbacks.append(_validation_metric_callback(metric, splits.validation))
+    # Recorded before the pruning callback runs, so a pruned trial keeps its curves.
+    callbacks.append(keras.callbacks.LambdaCallback(
+        on_epoch_end=lambda epoch, logs: history.append({k: float(v) for k, v in logs.items()})))
+    if trial is not None:
+        from optuna_integration import KerasPruningCallback
+
+        callbacks.append(KerasPruningCallback(trial, monitor_name(metric)))
+
+    started = time.perf_counter()
+    try:
+        model.fit(splits.train.x, splits.train.y,
+                  validation_data=(splits.validation.x, splits.validation.y),
+                  batch_size=int(training["batch_size"]), epochs=int(training["epochs"]),
+                  shuffle=True, verbose=0, callbacks=callbacks)
+    finally:
+        fit_seconds = time.perf_counter() - started
+        if trial is not None:
+            trial.set_user_attr("history", history)
+    for epoch, logs in enumerate(history, start=1):
+        if not math.isfinite(logs.get("loss", 0.0)):
+            raise TrialError(f"training loss became {logs['loss']} at epoch {epoch}")
+    return Fitted(model, history, fit_seconds, int(model.count_params()))

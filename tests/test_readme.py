@@ -1,0 +1,22 @@
+"""What passes for CI passes for a new user: CI runs the README's test command."""
+
+from __future__ import annotations
+
+import re
+
+from conftest import REPO
+
+
+def _commands() -> list[str]:
+    return re.findall(r"```sh\n(.+?)\n```", (REPO / "README.md").read_text())
+
+
+def test_readme_starts_with_the_two_commands() -> None:
+    run, test = _commands()[:2]
+    assert run.startswith("bash setup.sh && ") and "benchmark run suites/cnn.yaml" in run
+    assert test.startswith("bash setup.sh && ") and "pytest" in test
+
+
+def test_ci_runs_the_readme_test_command() -> None:
+    ci = (REPO / ".ci" / "run").read_text().strip().splitlines()
+    assert ci[-1] == _commands()[1]

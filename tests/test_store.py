@@ -1,0 +1,61 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from benchmark.errors import UserError
+from benchmark.store import (FORMAT_VERSION, DatasetRecord, EvaluationRecord, RunRecord, Store,
+                             StudyRecord, now)
+
+
+def _run(store: Store, run_id: str, **extra) -> None:
+    with store.session() as session:
+        session.add(RunRecord(id=run_id, suite_name="s", suite_yaml="name: s\n", suite={"name": "s"},
+                              suite_hash="abc", seed=1, status="finished", environment={"cpu": "x"},
+                              started_at=now(), **extra))
+
+
+def test_round_trip(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'sub' / 'db.sqlite'}"
+    store = Store(url)
+    _run(store, "r1")
+    with store.session() as session:
+        session.add(DatasetRecord(run_id="r1", name="digits", source="sklearn:digits",
+                                  summary={"split_sizes": {"train": 3}}))
+        study = StudyRecord(run_id="r1", dataset="digits", model="m", model_name="lenet5",
+                            optuna_study="r1/digits/m", metric="accuracy", direction="maximize",
+                            space={"lr": "[0.1, 1]"}, best_params={"lr": 0.5})
+        session.add(study)
+        session.flush()
+        session.add(EvaluationRecord(study_id=study.id, repeat=0, seed=3, metrics={"accuracy": 0.9},
+                                     confusion=[[1, 0], [0, 1]], history=[{"loss": 1.0}],
+                                     n_params=10, fit_seconds=1.5))
+    reopened = Store(url, create=False).resolve("r1")
+    assert reopened.environment == {"cpu": "x"}
+    assert reopened.datasets[0].summary["split_sizes"]["train"] == 3
+    assert reopened.studies[0].best_params == {"lr": 0.5}
+    assert reopened.studies[0].evaluations[0].confusion == [[1, 0], [0, 1]]
+    assert reopened.format_version == FORMAT_VERSION
+
+
+def test_latest_and_unknown_runs(tmp_path: Path) -> None:
+    store = Store(f"sqlite:///{tmp_path / 'db.sqlite'}")
+    _run(store, "old")
+    _run(store, "new")
+    assert store.resolve("latest").id == "new"
+    with pytest.raises(UserError, match="run 'nope' not found .* latest runs: new, old"):
+        store.resolve("nope")
+
+
+def test_missing_database_is_a_user_error(tmp_path: Path) -> None:
+    with pytest.raises(UserError, match="no database there"):
+        Store(f"sqlite:///{tmp_path / 'absent.db'}", create=False)
+    assert not (tmp_path / "absent.db").exists()
+
+
+def test_newer_format_is_refused(tmp_path: Path) -> None:
+    store = Store(f"sqlite:///{tmp_path / 'db.sqlite'}")
+    _run(store, "future", format_version=FORMAT_VERSION + 1)
+    with pytest.raises(UserError, match="newer benchmark"):
+        store.resolve("future")

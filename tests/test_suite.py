@@ -1,0 +1,120 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from benchmark import cli, suite
+from benchmark.errors import UserError
+from conftest import REPO, run_cli, write_suite
+
+MINIMAL = """
+    datasets:
+      digits: {source: "sklearn:digits"}
+    models:
+      - model: lenet5
+        search:
+          learning_rate: {low: 0.001, high: 0.1, log: true}
+    """
+
+
+def test_shipped_suites_are_valid() -> None:
+    for path in (REPO / "suites").glob("*.yaml"):
+        loaded = suite.load(path)
+        assert loaded.name == path.stem
+
+
+def test_defaults_and_name_from_file(tmp_path: Path) -> None:
+    loaded = suite.load(write_suite(tmp_path, MINIMAL, "my-suite.yaml"))
+    assert loaded.name == "my-suite"
+    assert loaded.study.sampler.name == "tpe"
+    assert loaded.study.objective_direction == "maximize"
+    assert loaded.datasets["digits"].split.train == 0.7
+
+
+def test_hash_ignores_layout_but_not_content(tmp_path: Path) -> None:
+    a = suite.load(write_suite(tmp_path, MINIMAL, "a.yaml"))
+    reformatted = MINIMAL.replace('{source: "sklearn:digits"}', '\n        source: sklearn:digits')
+    b = suite.load(write_suite(tmp_path, "# comment\n" + reformatted, "a.yaml"))
+    assert a.hash() == b.hash()
+    c = suite.load(write_suite(tmp_path, MINIMAL.replace("0.1,", "0.2,"), "a.yaml"))
+    assert c.hash() != a.hash()
+
+
+def test_overrides_are_typed_and_validated(tmp_path: Path) -> None:
+    path = write_suite(tmp_path, MINIMAL)
+    loaded, text = suite.read(path, ["study.n_trials=7", "models[0].search.epochs=3",
+                                     "datasets.digits.split={train: 0.5, validation: 0.25, test: 0.25}"])
+    assert loaded.study.n_trials == 7
+    assert loaded.models[0].search["epochs"] == 3
+    assert loaded.datasets["digits"].split.test == 0.25
+    assert "n_trials: 7" in text
+    with pytest.raises(UserError, match=r"study\.n_trials: Input should be greater than or equal to 1"):
+        suite.read(path, ["study.n_trials=0"])
+    with pytest.raises(UserError, match="expected KEY.PATH=VALUE"):
+        suite.read(path, ["study.n_trials"])
+
+
+BAD_INPUTS = [
+    # (suite text, or None for a missing file; the message's expected fragments)
+    (None, ["missing.yaml", "no such suite file"]),
+    ("datasets: [a\nmodels: ]", ["invalid YAML at line 2", "column"]),
+    (MINIMAL.replace("lenet5", "lenet"),
+     ["models[0].model", "unknown model 'lenet'", "did you mean 'lenet5'", "custom_cnn"]),
+    (MINIMAL.replace("sklearn:digits", "sklearn:digit"),
+     ["datasets.digits.source", "did you mean 'sklearn:digits'"]),
+    (MINIMAL + "study: {sampler: tpee}",
+     ["study.sampler", "unknown sampler 'tpee'", "did you mean 'tpe'", "random"]),
+    (MINIMAL + "study: {pruner: medain}", ["study.pruner", "did you mean 'median'", "hyperband"]),
+    (MINIMAL + "study: {metric: acuracy}", ["study.metric", "did you mean 'accuracy'", "f1_macro"]),
+    (MINIMAL.replace("low: 0.001, high: 0.1", "low: 0.1, high: 0.01"),
+     ["models[0].search.learning_rate", "`low <= high` must hold", "low=0.1, high=0.01"]),
+    (MINIMAL.replace("low: 0.001", "low: 0"),
+     ["models[0].search.learning_rate", "`low > 0` must hold for `log=True`"]),
+    (MINIMAL.replace('{source: "sklearn:digits"}',
+                     '{source: "sklearn:digits", split: {train: 0.7, validation: 0.2, test: 0.2}}'),
+     ["datasets.digits.split", "must sum to 1", "= 1.1"]),
+    (MINIMAL + "study: {n_trails: 5}",
+     ["study.n_trails", "unknown key 'n_trails'", "did you mean 'n_trials'"]),
+    (MINIMAL.replace("learning_rate:", "learning_rat:"),
+     ["models[0].search.learning_rat", "did you mean 'learning_rate'"]),
+    (MINIMAL + "study: {pruner: {name: median, options: {warmup: 2}}}",
+     ["study.pruner.options.warmup", "n_warmup_steps"]),
+    (MINIMAL.replace("sklearn:digits", "sklearn:iris"),
+     ["models[0].model", "takes image data", "'digits' (sklearn:iris) is tabular"]),
+]
+
+
+@pytest.mark.parametrize("text, fragments", BAD_INPUTS,
+                         ids=[f[1][0] if f[0] is None else f[1][1] for f in BAD_INPUTS])
+@pytest.mark.parametrize("command", ["validate", "run"])
+def test_bad_input_is_one_line_exit_2_nothing_written(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture,
+        command: str, text: str | None, fragments: list[str]) -> None:
+    monkeypatch.chdir(tmp_path)
+    path = tmp_path / "missing.yaml" if text is None else write_suite(tmp_path, text)
+    assert cli.main([command, str(path)]) == 2
+    out, err = capsys.readouterr()
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    assert lines[0].startswith(f"error: {path}")
+    for fragment in fragments:
+        assert fragment in lines[0]
+    assert out == ""
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        [] if text is None else [path.name])  # no reports/, no database
+
+
+def test_bad_input_from_the_command_line_has_no_traceback(tmp_path: Path) -> None:
+    path = write_suite(tmp_path, MINIMAL + "study: {n_trails: 5}")
+    result = run_cli("run", str(path), cwd=tmp_path, timeout=120)
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert result.stderr.count("\n") == 1
+    assert not (tmp_path / "reports").exists()
+
+
+def test_validate_reports_what_it_checked(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    assert cli.main(["validate", str(REPO / "suites" / "cnn.yaml")]) == 0
+    out = capsys.readouterr().out
+    assert "valid suite 'cnn'" in out and "2 model(s)" in out
