@@ -73,7 +73,7 @@ class Progress:
             return
         status = {
             "complete": f"{metric} {outcome.value:.4f}" if outcome.value is not None else "",
-            "pruned": f"pruned after {len(trial.user_attrs.get('history', []) or [])} epoch(s)",
+            "pruned": f"pruned after {len(outcome.history)} epoch(s)",
             "fail": f"FAILED: {outcome.error}",
         }[outcome.state]
         try:

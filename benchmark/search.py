@@ -59,6 +59,7 @@ def optimize(study: Any, *, space: Any, task_for: Callable[[Any, dict[str, Any]]
              pool: WorkerPool, n_trials: int | None, timeout: float | None,
              on_trial: Callable[[Any, Outcome], None]) -> None:
     """Run trials until ``n_trials`` are done or ``timeout`` seconds have passed."""
+    import psutil
     from optuna.trial import TrialState
 
     started = time.monotonic()
@@ -69,9 +70,12 @@ def optimize(study: Any, *, space: Any, task_for: Callable[[Any, dict[str, Any]]
         for name, value in space.fixed.items():
             trial.set_user_attr(f"fixed:{name}", value)
         outcome = pool.call(worker.run_trial, task_for(trial, {**space.fixed, **trial.params}))
+        trial.set_user_attr("history", outcome.history)
         trial.set_user_attr("metrics", outcome.metrics)
         trial.set_user_attr("fit_seconds", outcome.fit_seconds)
+        # Memory of both processes after each trial: how a leak would show.
         trial.set_user_attr("worker_rss_mib", round(outcome.rss_mib, 1))
+        trial.set_user_attr("main_rss_mib", round(psutil.Process().memory_info().rss / 2**20, 1))
         if outcome.n_params is not None:
             trial.set_user_attr("n_params", outcome.n_params)
         if outcome.error:

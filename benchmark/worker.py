@@ -109,7 +109,7 @@ def _rss_mib() -> float:
 
 
 def _fit(model: str, params: dict[str, Any], data: DataRef, metric_name: str, seed: int,
-         trial: Any = None):
+         trial: Any = None, history: list[dict[str, float]] | None = None):
     from benchmark.metrics import metrics
     from benchmark.models import models
     from benchmark.training import keras as keras_training
@@ -117,7 +117,7 @@ def _fit(model: str, params: dict[str, Any], data: DataRef, metric_name: str, se
     splits, n_classes = _splits(data)
     metric = metrics.get(metric_name)
     fitted = keras_training.fit(models.get(model), params, splits, n_classes,
-                                seed=seed, metric=metric, trial=trial)
+                                seed=seed, metric=metric, trial=trial, history=history)
     return fitted, splits, metric
 
 
@@ -134,11 +134,11 @@ def run_trial(task: TrialTask) -> Outcome:
     outcome = Outcome(state="fail", device=_device())
     try:
         fitted, splits, metric = _fit(task.model, task.params, task.data, task.metric,
-                                      task.seed, trial)
+                                      task.seed, trial, history=outcome.history)
         proba = fitted.predict_proba(splits.validation)
         outcome.metrics = score_all(splits.validation.y, proba)
         outcome.value = metric(splits.validation.y, proba)
-        outcome.history, outcome.fit_seconds = fitted.history, fitted.fit_seconds
+        outcome.fit_seconds = fitted.fit_seconds
         outcome.n_params = fitted.n_params
         outcome.state = "complete" if np.isfinite(outcome.value) else "fail"
         if outcome.state == "fail":

@@ -28,8 +28,10 @@ def write_suite(directory: Path, text: str, name: str = "suite.yaml") -> Path:
 def run_cli(*args: str, cwd: Path, timeout: float = 600) -> subprocess.CompletedProcess:
     """``python -m benchmark ...`` as a user runs it, in its own process."""
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    return subprocess.run([sys.executable, "-m", "benchmark", *args], cwd=cwd, env=env,
-                          capture_output=True, text=True, timeout=timeout)
+    result = subprocess.run([sys.executable, "-m", "benchmark", *args], cwd=cwd, env=env,
+                            capture_output=True, text=True, timeout=timeout)
+    result.cwd = cwd  # where relative paths in its output start
+    return result
 
 
 # A small but complete suite: two real CNNs, two epochs, three trials each, and a

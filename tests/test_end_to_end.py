@@ -15,8 +15,10 @@ from conftest import run_cli
 
 
 def _paths(result: subprocess.CompletedProcess) -> tuple[Path, Path]:
+    """The report paths the command printed, relative to the directory it ran in."""
     lines = dict(line.split(": ", 1) for line in result.stdout.splitlines() if ": " in line)
-    return Path(lines["HTML report"].strip()), Path(lines["PDF report"].strip())
+    cwd = Path(result.cwd)
+    return cwd / lines["HTML report"].strip(), cwd / lines["PDF report"].strip()
 
 
 def _pdf_text(pdf: Path) -> str:

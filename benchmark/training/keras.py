@@ -56,12 +56,14 @@ def monitor_name(metric: Metric) -> str:
 
 
 def fit(spec: ModelSpec, params: dict[str, Any], splits: Splits, n_classes: int, *,
-        seed: int, metric: Metric, trial: Any = None) -> Fitted:
+        seed: int, metric: Metric, trial: Any = None,
+        history: list[dict[str, float]] | None = None) -> Fitted:
     """Build ``spec`` with ``params``, train on the training part, validate each epoch.
 
     With an Optuna ``trial``, each epoch's validation metric is reported to it
-    and ``optuna.TrialPruned`` ends the fit when the pruner says so.
-    Raises TrialError when the loss becomes NaN.
+    and ``optuna.TrialPruned`` ends the fit when the pruner says so. Each epoch's
+    logs are appended to ``history`` as it ends, so the caller keeps the curves
+    of a fit that was pruned or failed. Raises TrialError when the loss becomes NaN.
     """
     import keras
 
@@ -77,11 +79,11 @@ def fit(spec: ModelSpec, params: dict[str, Any], splits: Splits, n_classes: int,
         metrics=["accuracy"],
     )
 
-    history: list[dict[str, float]] = []
+    history = [] if history is None else history
     callbacks: list[Any] = [keras.callbacks.TerminateOnNaN()]
     if metric.keras_name is None:
         callbacks.append(_validation_metric_callback(metric, splits.validation))
-    # Recorded before the pruning callback runs, so a pruned trial keeps its curves.
+    # Before the pruning callback, so the epoch that got pruned is recorded too.
     callbacks.append(keras.callbacks.LambdaCallback(
         on_epoch_end=lambda epoch, logs: history.append({k: float(v) for k, v in logs.items()})))
     if trial is not None:
@@ -90,15 +92,11 @@ def fit(spec: ModelSpec, params: dict[str, Any], splits: Splits, n_classes: int,
         callbacks.append(KerasPruningCallback(trial, monitor_name(metric)))
 
     started = time.perf_counter()
-    try:
-        model.fit(splits.train.x, splits.train.y,
-                  validation_data=(splits.validation.x, splits.validation.y),
-                  batch_size=int(training["batch_size"]), epochs=int(training["epochs"]),
-                  shuffle=True, verbose=0, callbacks=callbacks)
-    finally:
-        fit_seconds = time.perf_counter() - started
-        if trial is not None:
-            trial.set_user_attr("history", history)
+    model.fit(splits.train.x, splits.train.y,
+              validation_data=(splits.validation.x, splits.validation.y),
+              batch_size=int(training["batch_size"]), epochs=int(training["epochs"]),
+              shuffle=True, verbose=0, callbacks=callbacks)
+    fit_seconds = time.perf_counter() - started
     for epoch, logs in enumerate(history, start=1):
         if not math.isfinite(logs.get("loss", 0.0)):
             raise TrialError(f"training loss became {logs['loss']} at epoch {epoch}")

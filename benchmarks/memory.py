@@ -1,0 +1,62 @@
+"""Resident memory across a long Keras search, with and without worker replacement.
+
+    .venv/bin/python benchmarks/memory.py [--trials 100]
+
+Runs the same 100-trial LeNet-5 search (1 epoch per trial) twice through the
+tool: workers replaced every 20 trials (the default) and never replaced. Prints
+the worker's and the main process's resident memory at trial 5 and at the last
+trial, read back from the trials' records, side by side.
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+from pathlib import Path
+
+import optuna
+import yaml
+
+from benchmark import runner, suite
+from benchmark.store import Store
+
+SUITE = {
+    "name": "memory",
+    "datasets": {"digits": {"source": "sklearn:digits"}},
+    "models": [{"model": "lenet5", "search": {
+        "learning_rate": {"low": 1e-3, "high": 1e-2, "log": True},
+        "batch_size": {"choices": [32, 64]}, "epochs": 1}}],
+    "study": {"pruner": "none", "seed": 0},
+}
+
+
+def measure(trials: int, trials_per_worker: int, workdir: Path) -> dict[str, float]:
+    data = {**SUITE, "study": {**SUITE["study"], "n_trials": trials},
+            "execution": {"trials_per_worker": trials_per_worker}}
+    loaded = suite.parse(data, origin="memory benchmark")
+    storage = f"sqlite:///{workdir / f'memory-{trials_per_worker}.db'}"
+    result = runner.run(loaded, yaml.safe_dump(data), storage=storage,
+                        reports_dir=workdir / "reports", progress=False)
+    study = Store(storage, create=False).resolve(result.run_id).studies[0]
+    records = optuna.load_study(study_name=study.optuna_study, storage=storage).trials
+    at = {5: records[4].user_attrs, trials: records[-1].user_attrs}
+    return {f"{who}@{n}": at[n][f"{who}_rss_mib"] for who in ("worker", "main") for n in at}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--trials", type=int, default=100)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as directory:
+        rows = {"replaced every 20 trials": measure(args.trials, 20, Path(directory)),
+                "never replaced": measure(args.trials, 10**6, Path(directory))}
+    n = args.trials
+    print(f"{'resident memory (MiB)':<26}{'worker @5':>11}{f'worker @{n}':>12}"
+          f"{'main @5':>10}{f'main @{n}':>11}")
+    for name, row in rows.items():
+        print(f"{name:<26}{row['worker@5']:>11.0f}{row[f'worker@{n}']:>12.0f}"
+              f"{row['main@5']:>10.0f}{row[f'main@{n}']:>11.0f}")
+
+
+if __name__ == "__main__":
+    main()
