@@ -86,5 +86,6 @@ class Space:
                     [f"step {dist.step:g}"] if dist.step not in (None, 1) else [])
                 text[name] = f"[{dist.low:g}, {dist.high:g}] ({', '.join(extras)})"
         for name, value in self.fixed.items():
-            text[name] = f"{value} (fixed)"
+            shown = f"{value:g}" if isinstance(value, float) else str(value)
+            text[name] = f"{shown} (fixed)"
         return text
