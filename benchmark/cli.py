@@ -56,7 +56,7 @@ def _run(args: argparse.Namespace) -> int:
     loaded, text = suite.read(args.suite, args.overrides)
     result = runner.run(loaded, text, storage=args.storage, reports_dir=args.reports_dir,
                         command=shlex.join(["python", "-m", "benchmark", *sys.argv[1:]]),
-                        progress=not args.quiet)
+                        progress=not args.quiet, origin=str(args.suite))
     print(f"run {result.run_id} finished")
     print(f"HTML report: {result.html}")
     print(f"PDF report:  {result.pdf}")
@@ -64,9 +64,17 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _validate(args: argparse.Namespace) -> int:
-    from benchmark import suite
+    from benchmark import runner, suite
 
     loaded = suite.load(args.suite, args.overrides)
+    # The data too: a missing file or column is found now, not minutes into a run.
+    for name, data in runner.load_datasets(loaded, str(args.suite)).items():
+        sizes = data.summary["split_sizes"]
+        features = data.summary.get("tabular", {}).get("preprocessing", {}).get("n_features")
+        print(f"{args.suite}: datasets.{name}: {data.summary['n_samples']:,} samples, "
+              f"{len(data.dataset.class_names)} classes, split {sizes['train']}/"
+              f"{sizes['validation']}/{sizes['test']}"
+              + (f", {features} features after preprocessing" if features is not None else ""))
     budget = (f"{loaded.study.n_trials} trials" if loaded.study.n_trials else "") + (
         f"{' / ' if loaded.study.n_trials else ''}{loaded.study.timeout:g} s" if loaded.study.timeout else "")
     print(f"{args.suite}: valid suite {loaded.name!r}: {len(loaded.datasets)} dataset(s) x "

@@ -10,3 +10,14 @@ class UserError(Exception):
 
 class TrialError(Exception):
     """A trial that cannot produce a score (NaN loss, bad architecture...)."""
+
+
+class DataError(UserError):
+    """Bad data for a suite's data set entry. ``key`` is the path inside the
+    entry (``target``, ``preprocess.one_hot``) that the runner prefixes with
+    the suite file and ``datasets.<name>`` to make the one-line message."""
+
+    def __init__(self, key: str, message: str) -> None:
+        super().__init__(f"{key}: {message}" if key else message)
+        self.key = key
+        self.message = message

@@ -12,8 +12,10 @@ from typing import Any
 import numpy as np
 
 from benchmark import environment
-from benchmark.datasets import Dataset, Splits, sources, split
-from benchmark.metrics import score_all
+from benchmark.datasets import Dataset, Splits, split
+from benchmark.datasets._summary import summarize
+from benchmark.errors import DataError, UserError
+from benchmark.metrics import predict_labels, score_all
 from benchmark.search import WorkerPool, evaluate, optimize
 from benchmark.space import Space
 from benchmark.store import DatasetRecord, EvaluationRecord, RunRecord, Store, StudyRecord, now
@@ -29,27 +31,49 @@ class RunResult:
     pdf: Path
 
 
-def _summary(dataset: Dataset, splits: Splits) -> dict[str, Any]:
-    parts = {"train": splits.train, "validation": splits.validation, "test": splits.test}
-    return {
-        "description": dataset.description,
-        "kind": dataset.kind,
-        "n_samples": int(len(dataset.y)),
-        "sample_shape": list(dataset.sample_shape),
-        "class_names": dataset.class_names,
-        "split_sizes": {name: len(part) for name, part in parts.items()},
-        "class_counts": {name: np.bincount(part.y, minlength=dataset.n_classes).tolist()
-                         for name, part in parts.items()},
-    }
+@dataclass(frozen=True)
+class Loaded:
+    dataset: Dataset
+    splits: Splits
+    ref: DataRef
+    summary: dict[str, Any]
 
 
-def _load(entry: DatasetEntry, seed: int) -> tuple[Dataset, Splits, DataRef]:
-    ref = DataRef(entry.source, entry.split.train, entry.split.validation, entry.split.test,
-                  entry.split.stratify, entry.split.seed if entry.split.seed is not None else seed)
-    dataset = sources.get(entry.source).load()
-    parts = split(dataset, train=ref.train, validation=ref.validation, test=ref.test,
-                  stratify=ref.stratify, seed=ref.seed)
-    return dataset, parts, ref
+def _load(name: str, entry: DatasetEntry, suite: Suite, origin: str) -> Loaded:
+    """Load, split and check one data set; any problem is a UserError naming
+    the suite key (``datasets.<name>.<key>``), raised before anything is written."""
+    from benchmark.datasets import _preprocess, load
+    from benchmark.metrics import metrics
+    from benchmark.suite import Preprocess
+
+    where = f"{origin}: datasets.{name}"
+    if entry.path is not None:
+        # Workers must find the file whatever their working directory.
+        entry = entry.model_copy(update={"path": str(Path(entry.path).resolve())})
+    seed = entry.split.seed if entry.split.seed is not None else suite.study.seed
+    try:
+        dataset = load(entry.source, path=entry.path, target=entry.target,
+                       positive_class=entry.positive_class, options=entry.options)
+        parts = split(dataset, train=entry.split.train, validation=entry.split.validation,
+                      test=entry.split.test, stratify=entry.split.stratify, seed=seed)
+        preprocessed = None
+        if dataset.kind == "tabular":
+            preprocessed = _preprocess.check(entry.preprocess or Preprocess(), parts.train.x)
+    except DataError as error:
+        raise UserError(f"{where}.{error.key}: {error.message}" if error.key
+                        else f"{where}: {error.message}") from None
+    except ValueError as error:  # a split that stratification cannot honour
+        raise UserError(f"{where}.split: {error}") from None
+    if dataset.n_classes != 2:
+        metric = metrics.get(suite.study.metric)
+        if metric.binary_only:
+            raise UserError(f"{origin}: study.metric: {metric.name!r} needs a binary target, but "
+                            f"{name} has {dataset.n_classes} classes (use {metric.name}_macro)")
+        if suite.study.threshold:
+            raise UserError(f"{origin}: study.threshold: threshold tuning needs a binary target, "
+                            f"but {name} has {dataset.n_classes} classes")
+    return Loaded(dataset, parts, DataRef(entry.model_dump_json(), seed),
+                  summarize(dataset, parts, preprocessed))
 
 
 class Progress:
@@ -73,7 +97,8 @@ class Progress:
             return
         status = {
             "complete": f"{metric} {outcome.value:.4f}" if outcome.value is not None else "",
-            "pruned": f"pruned after {len(outcome.history)} epoch(s)",
+            "pruned": (f"pruned after {len(outcome.fold_scores)} fold(s)" if outcome.fold_scores
+                       else f"pruned after {len(outcome.history)} epoch(s)"),
             "fail": f"FAILED: {outcome.error}",
         }[outcome.state]
         try:
@@ -116,7 +141,9 @@ def _study(store: Store, run_id: str, suite: Suite, dataset_name: str, n_classes
     def task_for(trial: Any, params: dict[str, Any]) -> TrialTask:
         return TrialTask(storage_url=store.url, study_name=study_name, trial_id=trial._trial_id,
                          pruner=settings.pruner.model_dump(), model=entry.model, params=params,
-                         data=data, metric=settings.metric, seed=settings.seed + trial.number)
+                         data=data, metric=settings.metric, seed=settings.seed + trial.number,
+                         cv_folds=settings.cv_folds, search_sample=entry.search_sample,
+                         threshold=settings.threshold)
 
     progress.start(f"{dataset_name} / {entry.label}", settings.n_trials)
     started = now()
@@ -141,17 +168,21 @@ def _study(store: Store, run_id: str, suite: Suite, dataset_name: str, n_classes
             progress.message(f"{dataset_name} / {entry.label}: final evaluation "
                              f"{repeat + 1}/{suite.evaluation.repeats} of trial #{best.number}")
             outcome = evaluate(pool, EvaluationTask(model=entry.model, params=best_params,
-                                                    data=data, metric=settings.metric, seed=seed))
+                                                    data=data, metric=settings.metric, seed=seed,
+                                                    threshold=settings.threshold))
             if outcome.state != "complete":
                 error = f"final evaluation failed: {outcome.error}"
                 break
             y_true, proba = np.asarray(outcome.y_true), np.asarray(outcome.proba)
             evaluations.append(EvaluationRecord(
-                repeat=repeat, seed=seed, metrics=score_all(y_true, proba),
-                confusion=confusion_matrix(y_true, proba.argmax(axis=1),
+                repeat=repeat, seed=seed, metrics=score_all(y_true, proba, outcome.threshold),
+                confusion=confusion_matrix(y_true, predict_labels(proba, outcome.threshold),
                                            labels=range(n_classes)).tolist(),
                 history=outcome.history, n_params=outcome.n_params,
-                fit_seconds=outcome.fit_seconds))
+                fit_seconds=outcome.fit_seconds, threshold=outcome.threshold,
+                # Test predictions, for ROC/PR curves and paired tests between models.
+                predictions={"y_true": y_true.tolist(),
+                             "proba": np.round(proba, 6).tolist()}))
             _note_device(store, run_id, outcome.device)
     with store.session() as session:
         record = session.merge(record)
@@ -171,11 +202,17 @@ def _note_device(store: Store, run_id: str, device: str) -> None:
             run.environment = {**run.environment, "device": device}
 
 
+def load_datasets(suite: Suite, origin: str = "suite") -> dict[str, Loaded]:
+    """Every data set of the suite, loaded, split and checked (``validate`` uses it too)."""
+    return {name: _load(name, entry, suite, origin) for name, entry in suite.datasets.items()}
+
+
 def run(suite: Suite, suite_text: str, *, storage: str, reports_dir: Path, command: str = "",
-        progress: bool = True) -> RunResult:
-    """Run a validated suite end to end; returns where the report landed."""
+        progress: bool = True, origin: str = "suite") -> RunResult:
+    """Run a validated suite end to end; returns where the report landed. ``origin``
+    (the suite's file) starts every error message about the suite's data."""
     # Load every data set first: a data error must stop the run before anything is written.
-    loaded = {name: _load(entry, suite.study.seed) for name, entry in suite.datasets.items()}
+    loaded = load_datasets(suite, origin)
 
     store = Store(storage)
     run_id = store.new_run_id()
@@ -193,13 +230,14 @@ def run(suite: Suite, suite_text: str, *, storage: str, reports_dir: Path, comma
     status, error = "failed", None
     try:
         with WorkerPool(suite.execution.trials_per_worker, str(run_dir / "worker.log")) as pool:
-            for dataset_name, (dataset, parts, ref) in loaded.items():
+            for dataset_name, data in loaded.items():
                 with store.session() as session:
                     session.add(DatasetRecord(run_id=run_id, name=dataset_name,
-                                              source=ref.source, summary=_summary(dataset, parts)))
+                                              source=suite.datasets[dataset_name].source,
+                                              summary=data.summary))
                 for entry in suite.models:
-                    _study(store, run_id, suite, dataset_name, dataset.n_classes, ref, entry,
-                           pool, report)
+                    _study(store, run_id, suite, dataset_name, data.dataset.n_classes, data.ref,
+                           entry, pool, report)
         status = "finished"
     except KeyboardInterrupt:
         status, error = "interrupted", "interrupted by the user"

@@ -76,6 +76,10 @@ def optimize(study: Any, *, space: Any, task_for: Callable[[Any, dict[str, Any]]
         # Memory of both processes after each trial: how a leak would show.
         trial.set_user_attr("worker_rss_mib", round(outcome.rss_mib, 1))
         trial.set_user_attr("main_rss_mib", round(psutil.Process().memory_info().rss / 2**20, 1))
+        if outcome.threshold is not None:
+            trial.set_user_attr("threshold", outcome.threshold)
+        if outcome.fold_scores:
+            trial.set_user_attr("fold_scores", outcome.fold_scores)
         if outcome.n_params is not None:
             trial.set_user_attr("n_params", outcome.n_params)
         if outcome.error:

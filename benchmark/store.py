@@ -21,7 +21,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, rela
 from benchmark.errors import UserError
 
 # Bumped when the records change shape; a reader refuses records it cannot read.
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 DEFAULT_STORAGE = "sqlite:///reports/benchmark.db"
 
 
@@ -103,6 +103,10 @@ class EvaluationRecord(Base):
     history: Mapped[list[Any]]
     n_params: Mapped[int | None] = mapped_column(Integer, default=None)
     fit_seconds: Mapped[float] = mapped_column()
+    # The decision threshold tuned on the validation split (binary targets, when asked).
+    threshold: Mapped[float | None] = mapped_column(default=None)
+    # {"y_true": [...], "proba": [[...], ...]} on the test split.
+    predictions: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
 
     study: Mapped[StudyRecord] = relationship(back_populates="evaluations")
 
@@ -129,6 +133,22 @@ class Store:
         except Exception as error:  # noqa: BLE001 - SQLAlchemy raises several kinds for a bad URL
             raise UserError(f"--storage {url!r}: not a usable SQLAlchemy URL ({error})") from None
         Base.metadata.create_all(self.engine)
+        self._check_schema()
+
+    def _check_schema(self) -> None:
+        """Tables made by an older format lack columns: say so instead of failing
+        later with an SQL error in the middle of a run."""
+        from sqlalchemy import inspect
+
+        inspector = inspect(self.engine)
+        for table in Base.metadata.sorted_tables:
+            present = {column["name"] for column in inspector.get_columns(table.name)}
+            missing = sorted(set(table.columns.keys()) - present)
+            if missing:
+                raise UserError(
+                    f"--storage {self.url}: table {table.name} was written by an older benchmark "
+                    f"(no column {', '.join(missing)}); use a new database with --storage, or "
+                    f"move the old one aside")
 
     @contextmanager
     def session(self) -> Iterator[Session]:

@@ -131,8 +131,65 @@ class Split(_Strict):
         return self
 
 
+class FillStrategy(_Strict):
+    strategy: Literal["mean", "median", "most_frequent"]
+
+
+class Binarize(_Strict):
+    """One indicator column: 1 where the column equals ``level``."""
+
+    level: str | int | float | bool
+    name: str | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_scalar(cls, data: Any) -> Any:
+        return data if isinstance(data, dict) else {"level": data}
+
+
+def _variance_or_count(value: float | int | None) -> float | int | None:
+    if value is None:
+        return value
+    if isinstance(value, float) and not 0 < value < 1:
+        raise ValueError(f"pca is a fraction of variance in (0, 1) or a number of components, got {value}")
+    if isinstance(value, int) and value < 1:
+        raise ValueError(f"pca needs at least 1 component, got {value}")
+    return value
+
+
+class Preprocess(_Strict):
+    """Declared preprocessing of a tabular data set (applied in this order)."""
+
+    drop: list[str] = Field(default_factory=list)
+    fill: dict[str, FillStrategy | bool | int | float | str] = Field(default_factory=dict)
+    ordinal: dict[str, Annotated[list[str | int | float], Field(min_length=1)]] = Field(default_factory=dict)
+    binarize: dict[str, Binarize] = Field(default_factory=dict)
+    one_hot: list[str] = Field(default_factory=list)
+    scale: Literal["standard", "minmax"] | None = None
+    pca: Annotated[int | float | None, AfterValidator(_variance_or_count)] = None
+
+    @model_validator(mode="after")
+    def _one_encoding_per_column(self) -> Preprocess:
+        owner: dict[str, str] = {}
+        for key in ("drop", "ordinal", "binarize", "one_hot"):
+            for column in getattr(self, key):
+                if column in owner:
+                    raise PathError((key,), f"column {column!r} is in both {owner[column]} and {key}; "
+                                            "give each column one treatment")
+                owner[column] = key
+        for column in self.fill:
+            if owner.get(column) == "drop":
+                raise PathError(("fill", column), f"column {column!r} is dropped, so it is never filled")
+        return self
+
+
 class DatasetEntry(_Strict):
     source: str
+    path: str | None = None
+    target: str | None = None
+    positive_class: str | int | bool | None = None
+    options: dict[str, Any] = Field(default_factory=dict)
+    preprocess: Preprocess | None = None
     split: Split = Field(default_factory=Split)
 
     @field_validator("source")
@@ -144,11 +201,35 @@ class DatasetEntry(_Strict):
             raise ValueError(unknown_name_message("dataset source", source, sources.names()))
         return source
 
+    @model_validator(mode="after")
+    def _fits_source(self) -> DatasetEntry:
+        source = self.source_spec
+        for key, needed in (("path", source.takes_path), ("target", source.takes_target)):
+            given = getattr(self, key) is not None
+            if needed and not given:
+                hint = f" (or --set datasets.NAME.{key}=...)" if key == "path" else ""
+                raise PathError((key,), f"source {self.source!r} needs a {key}{hint}")
+            if given and not needed:
+                raise PathError((key,), f"source {self.source!r} takes no {key}")
+        accepted = source.option_names()
+        for option in self.options:
+            if option not in accepted:
+                raise PathError(("options", option), unknown_name_message(
+                    f"option of source {self.source!r}:", option, accepted))
+        if self.preprocess is not None and source.kind != "tabular":
+            raise PathError(("preprocess",), f"preprocess applies to tabular data; "
+                                             f"{self.source!r} is {source.kind}")
+        return self
+
     @property
-    def kind(self) -> str:
+    def source_spec(self):
         from benchmark.datasets import sources
 
-        return sources.get(self.source).kind
+        return sources.get(self.source)
+
+    @property
+    def kind(self) -> str:
+        return self.source_spec.kind
 
 
 def _space_entry(spec: Any) -> Any:
@@ -162,6 +243,8 @@ def _space_entry(spec: Any) -> Any:
 class ModelEntry(_Strict):
     model: str
     name: str | None = None
+    # Trials train on at most this many rows (stratified); the final refit uses all.
+    search_sample: Annotated[int, Field(ge=10)] | None = None
     search: dict[str, Annotated[Any, AfterValidator(_space_entry)]] = Field(default_factory=dict)
 
     @field_validator("model")
@@ -215,6 +298,12 @@ class Study(_Strict):
     metric: str = "accuracy"
     direction: Literal["maximize", "minimize"] | None = None
     seed: int = 0
+    # Score trials by k-fold cross-validation on the training split instead of
+    # the hold-out validation split (scikit-learn models).
+    cv_folds: Annotated[int, Field(ge=2, le=50)] | None = None
+    # Tune the decision threshold of a binary classifier on validation data
+    # (Youden's J or F1); the final evaluation applies it, unchanged, to the test split.
+    threshold: Literal["youden", "f1"] | None = None
 
     @field_validator("metric")
     @classmethod
@@ -280,6 +369,10 @@ class Suite(_Strict):
                     f"model name {entry.label!r} is used twice (also models[{seen[entry.label]}]);"
                     " give one of them another 'name:'"))
             seen[entry.label] = index
+            if self.study.cv_folds and entry.spec.family != "sklearn":
+                raise PathError(("study", "cv_folds"), (
+                    f"cross-validation applies to scikit-learn models; models[{index}] "
+                    f"({entry.model}) is {entry.spec.family} (remove cv_folds or that model)"))
             for dataset_name, dataset in self.datasets.items():
                 kind = entry.spec.input_kind
                 if kind != "any" and kind != dataset.kind:

@@ -22,12 +22,8 @@ import numpy as np
 class DataRef:
     """How a worker rebuilds the exact splits the main process described."""
 
-    source: str
-    train: float
-    validation: float
-    test: float
-    stratify: bool
-    seed: int
+    entry: str  # the suite's data set entry, as JSON
+    seed: int  # the split's seed
 
 
 @dataclass(frozen=True)
@@ -41,6 +37,9 @@ class TrialTask:
     data: DataRef
     metric: str
     seed: int
+    cv_folds: int | None = None
+    search_sample: int | None = None
+    threshold: str | None = None
 
 
 @dataclass(frozen=True)
@@ -50,6 +49,7 @@ class EvaluationTask:
     data: DataRef
     metric: str
     seed: int
+    threshold: str | None = None
 
 
 @dataclass
@@ -63,6 +63,9 @@ class Outcome:
     error: str | None = None
     rss_mib: float = 0.0
     device: str = ""
+    # The decision threshold tuned on validation data (binary, when the suite asks).
+    threshold: float | None = None
+    fold_scores: list[float] = field(default_factory=list)
     # Final evaluations only: the test labels and predicted probabilities.
     y_true: list[int] | None = None
     proba: list[list[float]] | None = None
@@ -75,6 +78,11 @@ def initialize(log_path: str | None) -> None:
         log = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
         os.dup2(log, 2)
         sys.stderr = open(2, "w", closefd=False)
+
+
+@lru_cache(maxsize=1)
+def _tensorflow_ready() -> None:
+    """Imported on the first Keras task only: scikit-learn workers skip its ~3 s import."""
     import tensorflow as tf
 
     # Same suite + seed on the same machine must give the same metrics.
@@ -82,17 +90,35 @@ def initialize(log_path: str | None) -> None:
 
 
 @lru_cache(maxsize=4)
-def _splits(data: DataRef):
-    from benchmark.datasets import sources, split
+def _data(data: DataRef):
+    from benchmark.datasets import load, split
+    from benchmark.suite import DatasetEntry
 
-    dataset = sources.get(data.source).load()
-    parts = split(dataset, train=data.train, validation=data.validation, test=data.test,
-                  stratify=data.stratify, seed=data.seed)
-    return parts, dataset.n_classes
+    entry = DatasetEntry.model_validate_json(data.entry)
+    dataset = load(entry.source, path=entry.path, target=entry.target,
+                   positive_class=entry.positive_class, options=entry.options)
+    parts = split(dataset, train=entry.split.train, validation=entry.split.validation,
+                  test=entry.split.test, stratify=entry.split.stratify, seed=data.seed)
+    return parts, dataset.n_classes, entry.preprocess
 
 
-@lru_cache(maxsize=1)
+def _sample(part, size: int | None, seed: int):
+    """At most ``size`` rows, stratified; the same rows for every trial of a study."""
+    if size is None or size >= len(part):
+        return part
+    from sklearn.model_selection import train_test_split
+
+    from benchmark.datasets import Part
+    from benchmark.training.sklearn import take
+
+    index, _ = train_test_split(np.arange(len(part)), train_size=size, random_state=seed,
+                                stratify=part.y)
+    return Part(take(part.x, np.sort(index)), part.y[np.sort(index)])
+
+
 def _device() -> str:
+    if "tensorflow" not in sys.modules:
+        return "CPU"
     import tensorflow as tf
 
     gpus = tf.config.list_physical_devices("GPU")
@@ -108,38 +134,64 @@ def _rss_mib() -> float:
     return psutil.Process().memory_info().rss / 2**20
 
 
-def _fit(model: str, params: dict[str, Any], data: DataRef, metric_name: str, seed: int,
-         trial: Any = None, history: list[dict[str, float]] | None = None):
-    from benchmark.metrics import metrics
-    from benchmark.models import models
-    from benchmark.training import keras as keras_training
+def _threshold(objective: str | None, y: np.ndarray, proba: np.ndarray) -> float | None:
+    if objective is None or proba.shape[1] != 2:
+        return None
+    from benchmark.metrics import tune_threshold
 
-    splits, n_classes = _splits(data)
-    metric = metrics.get(metric_name)
-    fitted = keras_training.fit(models.get(model), params, splits, n_classes,
-                                seed=seed, metric=metric, trial=trial, history=history)
-    return fitted, splits, metric
+    return tune_threshold(y, proba[:, 1], objective)
+
+
+def _fit(spec, params: dict[str, Any], train, splits, n_classes: int, preprocess: Any,
+         metric: Any, seed: int, trial: Any = None, history: list | None = None):
+    """Fit one model on ``train``; the validation split feeds Keras's per-epoch curves."""
+    if spec.family == "keras":
+        from benchmark.datasets import Splits
+        from benchmark.training import keras as keras_training
+
+        _tensorflow_ready()
+        return keras_training.fit(spec, params, Splits(train, splits.validation, splits.test),
+                                  n_classes, seed=seed, metric=metric, trial=trial, history=history)
+    from benchmark.training import sklearn as sklearn_training
+
+    return sklearn_training.fit(spec, params, train, n_classes, seed=seed, preprocess=preprocess)
 
 
 def run_trial(task: TrialTask) -> Outcome:
     import optuna
 
-    from benchmark.metrics import score_all
+    from benchmark.metrics import metrics, score_all
+    from benchmark.models import models
     from benchmark.suite import Pruner
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     study = optuna.load_study(study_name=task.study_name, storage=task.storage_url,
                               pruner=Pruner.model_validate(task.pruner).create())
     trial = optuna.trial.Trial(study, task.trial_id)
-    outcome = Outcome(state="fail", device=_device())
+    outcome = Outcome(state="fail")
     try:
-        fitted, splits, metric = _fit(task.model, task.params, task.data, task.metric,
-                                      task.seed, trial, history=outcome.history)
-        proba = fitted.predict_proba(splits.validation)
-        outcome.metrics = score_all(splits.validation.y, proba)
-        outcome.value = metric(splits.validation.y, proba)
-        outcome.fit_seconds = fitted.fit_seconds
-        outcome.n_params = fitted.n_params
+        spec = models.get(task.model)
+        metric = metrics.get(task.metric)
+        splits, n_classes, preprocess = _data(task.data)
+        train = _sample(splits.train, task.search_sample, task.data.seed)
+        if spec.family == "sklearn" and task.cv_folds:
+            from benchmark.training import sklearn as sklearn_training
+
+            def score(y: np.ndarray, proba: np.ndarray) -> float:
+                return metric(y, proba, _threshold(task.threshold, y, proba))
+
+            proba, _, outcome.fit_seconds = sklearn_training.cross_validate(
+                spec, task.params, train, n_classes, folds=task.cv_folds, seed=task.seed,
+                preprocess=preprocess, score=score, trial=trial, fold_scores=outcome.fold_scores)
+            y = train.y
+        else:
+            fitted = _fit(spec, task.params, train, splits, n_classes, preprocess, metric,
+                          task.seed, trial, history=outcome.history)
+            y, proba = splits.validation.y, fitted.predict_proba(splits.validation)
+            outcome.fit_seconds, outcome.n_params = fitted.fit_seconds, fitted.n_params
+        outcome.threshold = _threshold(task.threshold, y, proba)
+        outcome.metrics = score_all(y, proba, outcome.threshold)
+        outcome.value = metric(y, proba, outcome.threshold)
         outcome.state = "complete" if np.isfinite(outcome.value) else "fail"
         if outcome.state == "fail":
             outcome.error = f"validation {metric.name} is {outcome.value}"
@@ -149,16 +201,26 @@ def run_trial(task: TrialTask) -> Outcome:
         outcome.error = f"{type(error).__name__}: {error}"
         traceback.print_exc()  # full traceback into worker.log
     outcome.rss_mib = _rss_mib()
+    outcome.device = _device()
     return outcome
 
 
 def run_evaluation(task: EvaluationTask) -> Outcome:
+    """Refit on the whole training split, tune the threshold on the validation
+    split (when asked), then predict the test split once."""
+    from benchmark.metrics import metrics
+    from benchmark.models import models
+
     try:
-        fitted, splits, _ = _fit(task.model, task.params, task.data, task.metric, task.seed)
+        splits, n_classes, preprocess = _data(task.data)
+        fitted = _fit(models.get(task.model), task.params, splits.train, splits, n_classes,
+                      preprocess, metrics.get(task.metric), task.seed)
+        threshold = _threshold(task.threshold, splits.validation.y,
+                               fitted.predict_proba(splits.validation))
+        proba = fitted.predict_proba(splits.test)
     except Exception as error:  # noqa: BLE001 - recorded on the study, the run goes on
         traceback.print_exc()
         return Outcome(state="fail", error=f"{type(error).__name__}: {error}", device=_device())
-    proba = fitted.predict_proba(splits.test)
     return Outcome(state="complete", history=fitted.history, fit_seconds=fitted.fit_seconds,
                    n_params=fitted.n_params, rss_mib=_rss_mib(), device=_device(),
-                   y_true=splits.test.y.tolist(), proba=proba.tolist())
+                   threshold=threshold, y_true=splits.test.y.tolist(), proba=proba.tolist())

@@ -58,7 +58,7 @@ def test_metrics_on_known_predictions() -> None:
     assert scores["accuracy"] == pytest.approx(0.75)
     assert scores["balanced_accuracy"] == pytest.approx(0.75)
     assert scores["recall_macro"] == pytest.approx(0.75)
-    assert scores["roc_auc_ovr"] == pytest.approx(1.0)  # the ranking is perfect
+    assert scores["roc_auc"] == pytest.approx(1.0)  # the ranking is perfect
     assert scores["log_loss"] == pytest.approx(-np.mean(np.log([0.9, 0.4, 0.8, 0.7])))
     assert metrics.get("log_loss").direction == "minimize"
     assert metrics.get("accuracy").keras_name == "accuracy"
@@ -68,4 +68,4 @@ def test_undefined_metric_is_left_out_not_zeroed() -> None:
     y = np.array([0, 0, 0])  # a single class: ROC AUC is undefined
     proba = np.array([[0.9, 0.1], [0.8, 0.2], [0.6, 0.4]])
     scores = score_all(y, proba)
-    assert "roc_auc_ovr" not in scores and scores["accuracy"] == 1.0
+    assert "roc_auc" not in scores and scores["accuracy"] == 1.0

@@ -1,6 +1,11 @@
-"""Dataset registry: ``sources`` maps a suite's ``source:`` name to a loader."""
+"""Dataset registry: ``sources`` maps a suite's ``source:`` name to a loader;
+``load`` applies what every source shares (the positive class)."""
 
-from benchmark.datasets import _sklearn
+from __future__ import annotations
+
+from typing import Any
+
+from benchmark.datasets import _sklearn, _tabular
 from benchmark.datasets._base import Dataset, DataKind, Source
 from benchmark.datasets._split import Part, Splits, split
 from benchmark.registry import Registry
@@ -16,7 +21,32 @@ for _source in [
            "178 wines, 13 features, 3 classes (ships with scikit-learn)"),
     Source("sklearn:breast_cancer", "tabular", _sklearn.load_breast_cancer,
            "569 tumours, 30 features, 2 classes (ships with scikit-learn)"),
+    Source("csv", "tabular", _tabular.load_csv,
+           "a CSV file with a header row: path, target column, options sep/encoding",
+           takes_path=True, takes_target=True),
 ]:
     sources.register(_source.name, _source)
 
-__all__ = ["DataKind", "Dataset", "Part", "Source", "Splits", "sources", "split"]
+
+def load(source: str, *, path: str | None = None, target: str | None = None,
+         positive_class: Any = None, options: dict[str, Any] | None = None) -> Dataset:
+    """The data set a suite entry describes. Raises DataError (bad file, column,
+    class) naming the entry key that is wrong."""
+    from dataclasses import replace
+
+    spec = sources.get(source)
+    arguments: dict[str, Any] = dict(options or {})
+    if spec.takes_path:
+        arguments["path"] = path
+    if spec.takes_target:
+        arguments["target"] = target
+    dataset = spec.load(**arguments)
+    if positive_class is not None:
+        names = [dataset.class_names[i] for i in dataset.y]
+        y, class_names = _tabular.encode_target(names, origin=path or source,
+                                                positive_class=positive_class)
+        dataset = replace(dataset, y=y, class_names=class_names)
+    return dataset
+
+
+__all__ = ["DataKind", "Dataset", "Part", "Source", "Splits", "load", "sources", "split"]

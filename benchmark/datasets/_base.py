@@ -1,7 +1,8 @@
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
@@ -11,11 +12,13 @@ DataKind = Literal["image", "tabular"]
 
 @dataclass(frozen=True)
 class Dataset:
-    """Features and integer labels, with the names of the classes."""
+    """Features and integer labels, with the names of the classes. Tabular
+    features are a pandas DataFrame (named, possibly text, columns that the
+    suite's preprocessing turns into numbers); images are an array."""
 
     name: str
     kind: DataKind
-    x: np.ndarray
+    x: Any
     y: np.ndarray
     class_names: list[str]
     description: str = ""
@@ -31,10 +34,20 @@ class Dataset:
 
 @dataclass(frozen=True)
 class Source:
-    """A registered way of loading data: ``load(**options) -> Dataset``."""
+    """A registered way of loading data: ``load(**arguments) -> Dataset``.
+
+    A source that ``takes_path`` gets the entry's ``path=``, one that
+    ``takes_target`` its ``target=``; its other keyword-only parameters are the
+    ``options:`` a suite may set.
+    """
 
     name: str
     kind: DataKind
     load: Callable[..., Dataset]
     description: str
-    options: dict[str, Any] = field(default_factory=dict)
+    takes_path: bool = False
+    takes_target: bool = False
+
+    def option_names(self) -> list[str]:
+        return [name for name, p in inspect.signature(self.load).parameters.items()
+                if p.kind is inspect.Parameter.KEYWORD_ONLY and name not in {"path", "target"}]

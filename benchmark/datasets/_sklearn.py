@@ -26,11 +26,11 @@ def load_digits() -> Dataset:
 def _tabular(loader_name: str, name: str, description: str) -> Dataset:
     import sklearn.datasets
 
-    bunch = getattr(sklearn.datasets, loader_name)()
+    bunch = getattr(sklearn.datasets, loader_name)(as_frame=True)
     return Dataset(
         name=name,
         kind="tabular",
-        x=bunch.data.astype("float32"),
+        x=bunch.data,
         y=bunch.target.astype("int64"),
         class_names=[str(c) for c in bunch.target_names],
         description=description,

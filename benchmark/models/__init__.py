@@ -1,6 +1,7 @@
 """Model registry: ``models`` maps a suite's ``model:`` name to a ModelSpec."""
 
 from benchmark.models._base import Family, ModelSpec
+from benchmark.models import sklearn
 from benchmark.models.keras import cnn, lenet
 from benchmark.registry import Registry
 
@@ -15,5 +16,9 @@ for _spec in [
               "custom CNN (seed 003 Model 1): 2x conv5 + pool + 2x conv3 + pool + dense"),
 ]:
     models.register(_spec.name, _spec)
+
+for _name, (_estimator, _description, _reference) in sklearn.ESTIMATORS.items():
+    models.register(_name, ModelSpec(_name, "sklearn", _estimator, "tabular", _description,
+                                     _reference, parameters=_estimator.parameters))
 
 __all__ = ["Family", "ModelSpec", "models"]

@@ -22,9 +22,14 @@ class ModelSpec:
     input_kind: Literal["image", "tabular", "any"]
     description: str
     reference: str = ""
+    # The knobs and their defaults, when they are not the builder's keyword-only
+    # arguments (scikit-learn estimators: their get_params()).
+    parameters: Callable[[], dict[str, Any]] | None = None
 
     def architecture_defaults(self) -> dict[str, Any]:
-        """The builder's keyword-only knobs and their defaults."""
+        """The model's own knobs and their defaults."""
+        if self.parameters is not None:
+            return self.parameters()
         return {
             name: p.default
             for name, p in inspect.signature(self.build).parameters.items()

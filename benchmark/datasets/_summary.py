@@ -1,0 +1,86 @@
+"""What the report's data section shows of a data set, as plain JSON-able data.
+
+Everything is computed on the training split only (except the split sizes and
+class counts), so that nothing the report discusses peeks at the test split.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from benchmark.datasets._base import Dataset
+from benchmark.datasets._split import Splits
+
+# Levels of a categorical column shown in the positive-rate table; the rest are summed.
+MAX_LEVELS = 12
+# Numeric columns in the correlation heatmap (the most correlated with the target first).
+MAX_HEATMAP_COLUMNS = 24
+
+
+def _tabular(dataset: Dataset, splits: Splits, preprocessed: Any) -> dict[str, Any]:
+    import pandas as pd
+
+    frame = splits.train.x
+    target = pd.Series(splits.train.y, index=frame.index, name="target")
+    numeric = [c for c in frame.columns if pd.api.types.is_numeric_dtype(frame[c])]
+    categorical = [c for c in frame.columns if c not in numeric]
+    columns = [{"name": str(c), "dtype": "numeric" if c in numeric else "categorical",
+                "missing": int(frame[c].isna().sum()),
+                "levels": int(frame[c].nunique()) if c not in numeric else None}
+               for c in frame.columns]
+
+    heatmap: dict[str, Any] = {}
+    if numeric:
+        with_target = frame[numeric].assign(**{"(target)": target})
+        correlation = with_target.corr(method="pearson", numeric_only=True)
+        keep = correlation["(target)"].drop("(target)").abs().sort_values(ascending=False)
+        chosen = [c for c in keep.index[:MAX_HEATMAP_COLUMNS]] + ["(target)"]
+        correlation = correlation.loc[chosen, chosen]
+        heatmap = {"columns": [str(c) for c in chosen],
+                   "values": np.round(correlation.to_numpy(dtype=float), 4).tolist(),
+                   "omitted": int(len(numeric) - len(chosen) + 1)}
+
+    rates = []
+    if dataset.n_classes == 2:
+        positive = target == 1
+        for column in categorical:
+            values = frame[column].astype("string").fillna("(missing)")
+            table = positive.groupby(values).agg(["size", "mean"]).sort_values("size", ascending=False)
+            levels = [{"level": str(level), "n": int(row["size"]), "rate": float(row["mean"])}
+                      for level, row in table.head(MAX_LEVELS).iterrows()]
+            rest = table.iloc[MAX_LEVELS:]
+            rates.append({"column": str(column), "levels": sorted(levels, key=lambda r: -r["rate"]),
+                          "other_levels": int(len(rest)),
+                          "other_n": int(rest["size"].sum()) if len(rest) else 0})
+    return {
+        "columns": columns,
+        "correlation": heatmap,
+        "positive_rates": rates,
+        "positive_class": dataset.class_names[1] if dataset.n_classes == 2 else None,
+        "preprocessing": {
+            "n_input_columns": preprocessed.n_input_columns,
+            "features": preprocessed.features,
+            "n_features": preprocessed.n_features,
+            "pca_components": preprocessed.pca_components,
+            "pca_variance": preprocessed.pca_variance,
+        },
+    }
+
+
+def summarize(dataset: Dataset, splits: Splits, preprocessed: Any = None) -> dict[str, Any]:
+    parts = {"train": splits.train, "validation": splits.validation, "test": splits.test}
+    summary: dict[str, Any] = {
+        "description": dataset.description,
+        "kind": dataset.kind,
+        "n_samples": int(len(dataset.y)),
+        "sample_shape": list(dataset.sample_shape),
+        "class_names": dataset.class_names,
+        "split_sizes": {name: len(part) for name, part in parts.items()},
+        "class_counts": {name: np.bincount(part.y, minlength=dataset.n_classes).tolist()
+                         for name, part in parts.items()},
+    }
+    if dataset.kind == "tabular" and preprocessed is not None:
+        summary["tabular"] = _tabular(dataset, splits, preprocessed)
+    return summary
