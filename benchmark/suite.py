@@ -207,7 +207,7 @@ class DatasetEntry(_Strict):
         for key, needed in (("path", source.takes_path), ("target", source.takes_target)):
             given = getattr(self, key) is not None
             if needed and not given:
-                hint = f" (or --set datasets.NAME.{key}=...)" if key == "path" else ""
+                hint = " (in the suite, or with --set datasets.<name>.path=FILE)" if key == "path" else ""
                 raise PathError((key,), f"source {self.source!r} needs a {key}{hint}")
             if given and not needed:
                 raise PathError((key,), f"source {self.source!r} takes no {key}")
@@ -404,7 +404,10 @@ def _first_error(error: ValidationError) -> tuple[str, str]:
     loc = tuple(p for p in detail["loc"] if not (isinstance(p, str) and p.startswith("function-")))
     cause = (detail.get("ctx") or {}).get("error")
     if isinstance(cause, PathError):
-        return format_location(loc + cause.subpath), cause.message
+        message = cause.message
+        if len(loc) > 1 and loc[0] == "datasets":
+            message = message.replace("datasets.<name>.", f"datasets.{loc[1]}.")
+        return format_location(loc + cause.subpath), message
     message = detail["msg"]
     message = re.sub(r"^(Value|Assertion) error, ", "", message)
     if detail["type"] in {"missing"}:

@@ -19,9 +19,22 @@ MINIMAL = """
 
 
 def test_shipped_suites_are_valid() -> None:
+    import yaml
+
     for path in (REPO / "suites").glob("*.yaml"):
-        loaded = suite.load(path)
+        # Suites of data that is not shipped name it with --set datasets.NAME.path=...
+        datasets = yaml.safe_load(path.read_text())["datasets"]
+        overrides = [f"datasets.{name}.path=data.csv" for name, entry in datasets.items()
+                     if "path" in entry and entry["path"] is None]
+        loaded = suite.load(path, overrides)
         assert loaded.name == path.stem
+
+
+def test_a_suite_of_unshipped_data_says_how_to_give_the_path() -> None:
+    with pytest.raises(UserError, match=r"promotion.yaml: datasets.promotion.path: source 'csv' needs"
+                                        r" a path \(in the suite, or with --set "
+                                        r"datasets.promotion.path=FILE\)$"):
+        suite.load(REPO / "suites" / "promotion.yaml")
 
 
 def test_defaults_and_name_from_file(tmp_path: Path) -> None:

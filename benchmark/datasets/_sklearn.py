@@ -17,7 +17,7 @@ def load_digits() -> Dataset:
         name="digits",
         kind="image",
         x=images,
-        y=bunch.target.astype("int64"),
+        y=np.asarray(bunch.target, dtype="int64"),
         class_names=[str(c) for c in bunch.target_names],
         description="scikit-learn handwritten digits, 8x8 grey-scale",
     )
@@ -31,7 +31,7 @@ def _tabular(loader_name: str, name: str, description: str) -> Dataset:
         name=name,
         kind="tabular",
         x=bunch.data,
-        y=bunch.target.astype("int64"),
+        y=np.asarray(bunch.target, dtype="int64"),
         class_names=[str(c) for c in bunch.target_names],
         description=description,
     )

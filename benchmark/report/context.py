@@ -35,6 +35,9 @@ class ModelResult:
     n_params: int | None
     confusion: list[list[int]] | None
     error: str | None
+    family: str = "keras"
+    threshold: float | None = None  # tuned on validation, applied to test (mean over repeats)
+    predictions: dict[str, Any] | None = None  # test y_true / proba of the first refit
     figures: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -56,11 +59,28 @@ def _trials(storage: str, study_name: str) -> list[Any]:
     return optuna.load_study(study_name=study_name, storage=storage).get_trials(deepcopy=False)
 
 
+def _defaults(model_name: str) -> dict[str, Any]:
+    from benchmark.models import models
+    from benchmark.training import TRAINING_DEFAULTS
+
+    if model_name not in models:
+        return {}
+    spec = models.get(model_name)
+    return {**TRAINING_DEFAULTS.get(spec.family, {}), **spec.architecture_defaults()}
+
+
+def changed_parameters(params: dict[str, Any], defaults: dict[str, Any]) -> dict[str, Any]:
+    """The parameters of a trial that differ from the model's defaults (the
+    seed's "n_estimators=500 -> 0.960" tables)."""
+    return {k: v for k, v in params.items() if k not in defaults or defaults[k] != v}
+
+
 def model_results(store: Store, run: RunRecord) -> list[ModelResult]:
     from benchmark.models import models
 
     results = []
     for study in run.studies:
+        defaults = _defaults(study.model_name)
         trials = _trials(store.url, study.optuna_study)
         counts = {name: 0 for name in STATE_NAMES.values()}
         rows = []
@@ -71,6 +91,9 @@ def model_results(store: Store, run: RunRecord) -> list[ModelResult]:
             counts[state] += 1
             rows.append({"number": trial.number, "state": state, "value": trial.value,
                          "params": trial.params, "error": trial.user_attrs.get("error"),
+                         "changed": changed_parameters(trial.params, defaults),
+                         "threshold": trial.user_attrs.get("threshold"),
+                         "folds": len(trial.user_attrs.get("fold_scores") or []),
                          "epochs": len(trial.user_attrs.get("history") or []),
                          "seconds": trial.duration.total_seconds() if trial.duration else None})
         best = next((t for t in trials if t.number == study.best_trial), None)
@@ -89,7 +112,10 @@ def model_results(store: Store, run: RunRecord) -> list[ModelResult]:
             fit_seconds=statistics.fmean(e.fit_seconds for e in evaluations) if evaluations else None,
             n_params=evaluations[0].n_params if evaluations else None,
             confusion=evaluations[0].confusion if evaluations else None,
-            error=study.error))
+            error=study.error, family=spec.family if spec else "keras",
+            threshold=(statistics.fmean(e.threshold for e in evaluations)
+                       if evaluations and evaluations[0].threshold is not None else None),
+            predictions=evaluations[0].predictions if evaluations else None))
     return results
 
 

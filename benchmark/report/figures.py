@@ -97,3 +97,115 @@ def search_history(series: dict[str, dict[str, list]], metric: str) -> bytes:
     if series:
         axis.legend(loc="lower right")
     return _png(figure)
+
+
+def class_balance(class_names: list[str], counts: dict[str, list[int]]) -> bytes:
+    """Samples per class in each split (the seed's histogram of the target)."""
+    figure, axis = plt.subplots(figsize=(COLUMN_WIDTH, 1.9), layout="constrained")
+    positions = np.arange(len(class_names))
+    width = 0.8 / max(1, len(counts))
+    for index, (part, values) in enumerate(counts.items()):
+        axis.bar(positions + (index - (len(counts) - 1) / 2) * width, values, width, label=part)
+    axis.set_xticks(positions, class_names, rotation=30 if len(class_names) > 6 else 0)
+    axis.set_ylabel("Samples")
+    axis.legend()
+    return _png(figure)
+
+
+def correlation(columns: list[str], values: list[list[float]]) -> bytes:
+    """Pearson correlation of the numeric columns and the target."""
+    n = len(columns)
+    size = min(7.16, max(COLUMN_WIDTH, 0.22 * n + 1.4))
+    figure, axis = plt.subplots(figsize=(size, size * 0.85), layout="constrained")
+    image = axis.imshow(np.asarray(values, dtype=float), cmap="RdBu_r", vmin=-1, vmax=1)
+    labels = [c if len(c) <= 22 else c[:21] + "…" for c in columns]
+    axis.set_xticks(range(n), labels, rotation=90, fontsize=6 if n > 12 else 7)
+    axis.set_yticks(range(n), labels, fontsize=6 if n > 12 else 7)
+    axis.grid(False)
+    if n <= 12:
+        for i in range(n):
+            for j in range(n):
+                axis.text(j, i, f"{values[i][j]:.2f}", ha="center", va="center", fontsize=5.5)
+    figure.colorbar(image, ax=axis, shrink=0.8)
+    return _png(figure)
+
+
+def roc_pr_points(y_true: list[int], positive_proba: list[float],
+                  threshold: float | None) -> dict[str, Any]:
+    """ROC and precision-recall curves of one binary classifier, and the point
+    where its decision threshold puts it (the figure's data)."""
+    from sklearn.metrics import (average_precision_score, confusion_matrix,
+                                 precision_recall_curve, roc_auc_score, roc_curve)
+
+    y, p = np.asarray(y_true), np.asarray(positive_proba)
+    fpr, tpr, _ = roc_curve(y, p)
+    precision, recall, _ = precision_recall_curve(y, p)
+    cut = 0.5 if threshold is None else threshold
+    tn, fp, fn, tp = confusion_matrix(y, (p >= cut).astype(int), labels=[0, 1]).ravel()
+    return {
+        "fpr": fpr.tolist(), "tpr": tpr.tolist(),
+        "precision": precision.tolist(), "recall": recall.tolist(),
+        "auc": float(roc_auc_score(y, p)), "ap": float(average_precision_score(y, p)),
+        "threshold": cut,
+        "point": {"fpr": fp / max(1, fp + tn), "tpr": tp / max(1, tp + fn),
+                  "precision": tp / (tp + fp) if tp + fp else 1.0, "recall": tp / max(1, tp + fn)},
+        "prevalence": float(y.mean()),
+    }
+
+
+def roc_pr(series: dict[str, dict[str, Any]]) -> bytes:
+    """ROC (left) and precision-recall (right) curves of several models, overlaid,
+    each model's operating point marked."""
+    figure, (left, right) = plt.subplots(1, 2, figsize=(7.16, 2.5), layout="constrained")
+    for index, (label, s) in enumerate(series.items()):
+        color = f"C{index}"
+        left.plot(s["fpr"], s["tpr"], color=color, linewidth=1, label=f"{label} ({s['auc']:.3f})")
+        left.plot(s["point"]["fpr"], s["point"]["tpr"], "o", color=color, markersize=4)
+        right.step(s["recall"], s["precision"], where="post", color=color, linewidth=1,
+                   label=f"{label} ({s['ap']:.3f})")
+        right.plot(s["point"]["recall"], s["point"]["precision"], "o", color=color, markersize=4)
+    left.plot([0, 1], [0, 1], ":", color="grey", linewidth=0.8)
+    if series:
+        right.axhline(next(iter(series.values()))["prevalence"], linestyle=":", color="grey",
+                      linewidth=0.8)
+    left.set(xlabel="False positive rate", ylabel="True positive rate", title="ROC (AUC)")
+    right.set(xlabel="Recall", ylabel="Precision", title="Precision-recall (AP)",
+              ylim=(0, 1.02))
+    left.legend(loc="lower right", fontsize=6)
+    right.legend(loc="lower left", fontsize=6)
+    return _png(figure)
+
+
+def roc_one_vs_rest(y_true: list[int], proba: list[list[float]], class_names: list[str]) -> bytes:
+    """One-vs-rest ROC curves of one multiclass model, one curve per class."""
+    from sklearn.metrics import RocCurveDisplay
+
+    y, p = np.asarray(y_true), np.asarray(proba)
+    figure, axis = plt.subplots(figsize=(COLUMN_WIDTH, 2.6), layout="constrained")
+    for k, name in enumerate(class_names):
+        if 0 < (y == k).sum() < len(y):
+            RocCurveDisplay.from_predictions(y == k, p[:, k], ax=axis, name=name,
+                                             plot_chance_level=k == len(class_names) - 1,
+                                             curve_kwargs={"linewidth": 1})
+    axis.set(xlabel="False positive rate", ylabel="True positive rate")
+    axis.legend(fontsize=6, loc="lower right")
+    return _png(figure)
+
+
+def confusion_grid(matrices: dict[str, list[list[int]]], class_names: list[str]) -> bytes:
+    """The test-split confusion matrix of every model, side by side."""
+    from sklearn.metrics import ConfusionMatrixDisplay
+
+    n = len(matrices)
+    columns = min(n, 3 if len(class_names) <= 3 else 2)
+    rows = -(-n // columns)
+    figure, axes = plt.subplots(rows, columns, figsize=(7.16, 2.2 * rows), layout="constrained",
+                                squeeze=False)
+    for axis, (label, matrix) in zip(axes.flat, matrices.items(), strict=False):
+        ConfusionMatrixDisplay(np.asarray(matrix), display_labels=class_names).plot(
+            ax=axis, colorbar=False, cmap="Blues", values_format="d", text_kw={"fontsize": 7})
+        axis.set_title(label)
+        axis.grid(False)
+    for axis in list(axes.flat)[n:]:
+        axis.set_visible(False)
+    return _png(figure)

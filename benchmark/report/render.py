@@ -14,6 +14,9 @@ from benchmark.report import context as report_context
 from benchmark.report import figures
 from benchmark.store import Store
 
+# Rows per model in the appendix's trial tables; the database keeps them all.
+MAX_TRIAL_ROWS = 15
+
 ROMAN = [(1000, "M"), (900, "CM"), (500, "D"), (400, "CD"), (100, "C"), (90, "XC"),
          (50, "L"), (40, "XL"), (10, "X"), (9, "IX"), (5, "V"), (4, "IV"), (1, "I")]
 
@@ -41,6 +44,8 @@ def number(value: Any, digits: int = 4) -> str:
 def seconds(value: float | None) -> str:
     if value is None:
         return "–"
+    if value < 1:
+        return f"{value:.2f} s"
     if value < 60:
         return f"{value:.1f} s"
     minutes, secs = divmod(value, 60)
@@ -64,10 +69,30 @@ def draw(ctx: dict[str, Any], figure_dir: Path | None) -> dict[str, str]:
     drawn: dict[str, bytes] = {}
     classes = {d["name"]: d["class_names"] for d in ctx["datasets"]}
     for dataset in ctx["datasets"]:
-        results = [r for r in ctx["results"] if r.dataset == dataset["name"]]
+        name = dataset["name"]
+        results = [r for r in ctx["results"] if r.dataset == name]
         series = {r.label: figures.history_points(r.trials, r.direction) for r in results}
         metric = ctx["study"]["metric"]
-        drawn[f"search-{dataset['name']}"] = figures.search_history(series, metric)
+        drawn[f"search-{name}"] = figures.search_history(series, metric)
+        drawn[f"balance-{name}"] = figures.class_balance(dataset["class_names"],
+                                                         dataset["class_counts"])
+        tabular = dataset.get("tabular") or {}
+        if tabular.get("correlation"):
+            drawn[f"correlation-{name}"] = figures.correlation(**{
+                k: tabular["correlation"][k] for k in ("columns", "values")})
+        scored = [r for r in results if r.predictions]
+        if scored and len(dataset["class_names"]) == 2:
+            drawn[f"roc-{name}"] = figures.roc_pr({
+                r.label: figures.roc_pr_points(r.predictions["y_true"],
+                                               [row[1] for row in r.predictions["proba"]],
+                                               r.threshold) for r in scored})
+        elif scored and dataset["kind"] == "tabular":
+            for r in scored:
+                drawn[f"roc-{name}-{r.label}"] = figures.roc_one_vs_rest(
+                    r.predictions["y_true"], r.predictions["proba"], dataset["class_names"])
+        if dataset["kind"] == "tabular" and any(r.confusion for r in results):
+            drawn[f"confusions-{name}"] = figures.confusion_grid(
+                {r.label: r.confusion for r in results if r.confusion}, dataset["class_names"])
     for result in ctx["results"]:
         key = f"{result.dataset}-{result.label}"
         if result.best_history:
@@ -83,7 +108,7 @@ def draw(ctx: dict[str, Any], figure_dir: Path | None) -> dict[str, str]:
 
 def render_html(ctx: dict[str, Any], figure_uris: dict[str, str]) -> str:
     return environment().get_template("report.html.j2").render(
-        **ctx, figures=figure_uris, version=__version__)
+        **ctx, figures=figure_uris, version=__version__, max_trial_rows=MAX_TRIAL_ROWS)
 
 
 def _write_atomically(path: Path, data: bytes) -> None:
