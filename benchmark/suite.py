@@ -266,6 +266,15 @@ class ModelEntry(_Strict):
             if key not in valid:
                 raise PathError(("search", key), unknown_name_message(
                     f"parameter of model {self.model!r}:", key, valid))
+            if key == "image_size":
+                sizes = (spec["choices"] if "choices" in spec else [spec.get("low")]) \
+                    if is_searched(spec) else [spec]
+                smallest = min((v for v in sizes if v is not None), default=None)
+                if smallest is not None and smallest < self.spec.min_image_size:
+                    raise PathError(("search", key), (
+                        f"{self.model} needs images of at least {self.spec.min_image_size}x"
+                        f"{self.spec.min_image_size} pixels (its layers shrink smaller ones to "
+                        f"nothing), got image_size {smallest}"))
             if key == "optimizer":
                 for choice in spec["choices"] if is_searched(spec) else [spec]:
                     if choice not in KERAS_OPTIMIZERS:

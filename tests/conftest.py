@@ -53,14 +53,16 @@ TINY_SUITE = """
       - model: custom_cnn
         search:
           learning_rate: {low: 1.0e-3, high: 1.0e-2, log: true}
-          filters: {low: 4, high: 8, step: 4}
+          filters_1: {low: 4, high: 8, step: 4}
+          filters_2: 8
           epochs: 2
       - model: custom_cnn
         name: diverging
         search:
           optimizer: sgd
           learning_rate: 1.0e+12
-          filters: 4
+          filters_1: 4
+          filters_2: 8
           epochs: 2
     study:
       n_trials: 3

@@ -34,14 +34,61 @@ def test_builds_trains_and_predicts(name: str, shape: tuple[int, ...]) -> None:
     assert fitted.n_params > 0
 
 
+# A knob of each architecture that makes it bigger when doubled.
+GROWING_KNOB = {"custom_cnn": "filters_1", "simple_cnn": "filters", "lenet5": "filters_1",
+                "alexnet": "dense_units", "vgg16": "dense_units", "resnet": "blocks_per_stage"}
+
+
 @pytest.mark.parametrize("name", KERAS_MODELS)
 def test_architecture_knobs_change_the_model(name: str) -> None:
     spec = models.get(name)
-    knob = next(k for k, v in spec.architecture_defaults().items()
-                if isinstance(v, int) and not isinstance(v, bool))
+    knob = GROWING_KNOB[name]
     default = spec.build((8, 8, 1), 3)
     wider = spec.build((8, 8, 1), 3, **{knob: spec.architecture_defaults()[knob] * 2})
     assert wider.count_params() > default.count_params()
+
+
+def test_alexnet_ablation_and_resnet_pooling_knobs() -> None:
+    alexnet = models.get("alexnet")
+    convs = [len([layer for layer in alexnet.build((32, 32, 3), 10, conv_layers=n, image_size=64).layers
+                  if layer.__class__.__name__ == "Conv2D"]) for n in (3, 4, 5)]
+    assert convs == [3, 4, 5]
+    no_dropout = alexnet.build((32, 32, 3), 10, dropout=0.0, image_size=64)
+    assert not any(layer.__class__.__name__ == "Dropout" for layer in no_dropout.layers)
+    with_bn = alexnet.build((32, 32, 3), 10, batch_norm=True, image_size=64)
+    assert sum(layer.__class__.__name__ == "BatchNormalization" for layer in with_bn.layers) == 5
+    resnet = models.get("resnet")
+    plain = resnet.build((32, 32, 3), 10).get_layer(index=-2).output.shape
+    pooled = resnet.build((32, 32, 3), 10, max_pooling=True)
+    assert plain == pooled.get_layer(index=-2).output.shape  # global pooling hides the size
+    assert any(layer.__class__.__name__ == "MaxPooling2D" for layer in pooled.layers)
+
+
+def test_every_architecture_resizes_to_its_declared_input() -> None:
+    for name in KERAS_MODELS:
+        spec = models.get(name)
+        size = spec.architecture_defaults().get("image_size")
+        model = spec.build((8, 8, 1), 3)
+        resize = [layer for layer in model.layers if layer.__class__.__name__ == "Resizing"]
+        if size is None:
+            assert not resize, name
+        else:
+            assert resize and resize[0].output.shape[1:3] == (size, size), name
+
+
+def test_training_knobs_schedule_stop_and_augment() -> None:
+    fitted = keras_training.fit(
+        models.get("lenet5"),
+        {"epochs": 6, "batch_size": 8, "optimizer": "sgd", "momentum": 0.9, "nesterov": True,
+         "learning_rate": 0.0, "early_stopping_patience": 2, "reduce_lr_patience": 1,
+         "reduce_lr_factor": 0.5, "min_lr": 0.0, "augment_flip": "horizontal",
+         "augment_shift": 0.1, "augment_rotation": 0.05},
+        _splits((8, 8, 1)), 3, seed=0, metric=metrics.get("accuracy"))
+    # A zero learning rate never improves the validation loss: stopped after 1 + patience epochs.
+    assert len(fitted.history) == 3
+    assert fitted.model.optimizer.nesterov is True
+    assert [layer.__class__.__name__ for layer in fitted.model.layers[:3]] == [
+        "RandomFlip", "RandomTranslation", "RandomRotation"]
 
 
 def test_same_seed_same_history() -> None:
@@ -61,5 +108,5 @@ def test_diverging_loss_is_a_trial_error() -> None:
     with pytest.raises(TrialError, match="loss became"):
         keras_training.fit(models.get("custom_cnn"),
                            {"epochs": 2, "batch_size": 8, "optimizer": "sgd", "learning_rate": 1e12,
-                            "filters": 4},
+                            "filters_1": 4},
                            _splits((8, 8, 1)), 3, seed=0, metric=metrics.get("accuracy"))

@@ -25,6 +25,9 @@ class ModelSpec:
     # The knobs and their defaults, when they are not the builder's keyword-only
     # arguments (scikit-learn estimators: their get_params()).
     parameters: Callable[[], dict[str, Any]] | None = None
+    # Image models: the smallest side (after the input stage's resizing) that
+    # leaves every layer a positive output size.
+    min_image_size: int = 1
 
     def architecture_defaults(self) -> dict[str, Any]:
         """The model's own knobs and their defaults."""

@@ -12,7 +12,21 @@ TRAINING_DEFAULTS: dict[str, dict[str, Any]] = {
         "learning_rate": 1e-3,
         "batch_size": 32,
         "epochs": 10,
-        # Used by SGD and RMSprop only.
+        # Used by SGD and RMSprop only; Nesterov by SGD only.
         "momentum": 0.0,
+        "nesterov": False,
+        # ReduceLROnPlateau: off while patience is 0.
+        "reduce_lr_patience": 0,
+        "reduce_lr_factor": 0.1,
+        "reduce_lr_monitor": "val_loss",
+        "min_lr": 1e-6,
+        # EarlyStopping on the validation loss, best weights restored: off while 0.
+        "early_stopping_patience": 0,
+        # Augmentation of training images (Keras preprocessing layers, training only).
+        "augment_flip": "none",  # none, horizontal, vertical, horizontal_and_vertical
+        "augment_shift": 0.0,  # fraction of the height and width
+        "augment_rotation": 0.0,  # fraction of a full turn
+        # float16 compute with float32 weights; worth it on a GPU only.
+        "mixed_precision": False,
     },
 }

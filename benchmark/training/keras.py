@@ -29,13 +29,32 @@ class Fitted:
         return proba / proba.sum(axis=1, keepdims=True)
 
 
-def _optimizer(name: str, learning_rate: float, momentum: float):
+def _optimizer(name: str, learning_rate: float, momentum: float, nesterov: bool):
     import keras
 
     config: dict[str, Any] = {"learning_rate": learning_rate}
     if name in {"sgd", "rmsprop"}:
         config["momentum"] = momentum
+    if name == "sgd":
+        config["nesterov"] = bool(nesterov)
     return keras.optimizers.get({"class_name": name, "config": config})
+
+
+def _augmented(model: Any, training: dict[str, Any], input_shape: tuple[int, ...]):
+    """``model`` behind the asked augmentation layers (active in training only)."""
+    import keras
+    from keras import layers
+
+    stage = []
+    if training["augment_flip"] != "none":
+        stage.append(layers.RandomFlip(training["augment_flip"]))
+    if training["augment_shift"]:
+        stage.append(layers.RandomTranslation(training["augment_shift"], training["augment_shift"]))
+    if training["augment_rotation"]:
+        stage.append(layers.RandomRotation(training["augment_rotation"]))
+    if not stage:
+        return model
+    return keras.Sequential([keras.Input(shape=input_shape), *stage, model], name=model.name)
 
 
 def _validation_metric_callback(metric: Metric, validation: Part):
@@ -72,15 +91,27 @@ def fit(spec: ModelSpec, params: dict[str, Any], splits: Splits, n_classes: int,
     architecture = {k: v for k, v in params.items() if k not in TRAINING_DEFAULTS["keras"]}
 
     keras.utils.set_random_seed(seed)
-    model = spec.build(tuple(splits.train.x.shape[1:]), n_classes, **architecture)
+    keras.mixed_precision.set_global_policy(
+        "mixed_float16" if training["mixed_precision"] else "float32")
+    input_shape = tuple(splits.train.x.shape[1:])
+    model = _augmented(spec.build(input_shape, n_classes, **architecture), training, input_shape)
     model.compile(
-        optimizer=_optimizer(training["optimizer"], training["learning_rate"], training["momentum"]),
+        optimizer=_optimizer(training["optimizer"], training["learning_rate"], training["momentum"],
+                             training["nesterov"]),
         loss="sparse_categorical_crossentropy",
         metrics=["accuracy"],
     )
 
     history = [] if history is None else history
     callbacks: list[Any] = [keras.callbacks.TerminateOnNaN()]
+    if training["reduce_lr_patience"]:
+        callbacks.append(keras.callbacks.ReduceLROnPlateau(
+            monitor=training["reduce_lr_monitor"], factor=training["reduce_lr_factor"],
+            patience=int(training["reduce_lr_patience"]), min_lr=training["min_lr"]))
+    if training["early_stopping_patience"]:
+        callbacks.append(keras.callbacks.EarlyStopping(
+            monitor="val_loss", patience=int(training["early_stopping_patience"]),
+            restore_best_weights=True))
     if metric.keras_name is None:
         callbacks.append(_validation_metric_callback(metric, splits.validation))
     # Before the pruning callback, so the epoch that got pruned is recorded too.

@@ -1,24 +1,25 @@
 """LeNet-5 (LeCun et al., 1998): two convolution + sub-sampling stages, three
-dense layers, on a 32x32 input."""
+dense layers, on a 32x32 input (seed 000's Appendix G)."""
 
 from __future__ import annotations
 
 from typing import Literal
+
+from benchmark.models.keras._common import input_layers
 
 
 def build(input_shape: tuple[int, ...], n_classes: int, *,
           filters_1: int = 6, filters_2: int = 16, kernel_size: int = 5,
           pooling: Literal["average", "max"] = "average",
           activation: Literal["tanh", "relu"] = "tanh",
-          dense_1: int = 120, dense_2: int = 84, dropout: float = 0.0):
+          dense_1: int = 120, dense_2: int = 84, dropout: float = 0.0,
+          image_size: int = 32):
     import keras
     from keras import layers
 
     pool = layers.AveragePooling2D if pooling == "average" else layers.MaxPooling2D
     return keras.Sequential([
-        keras.Input(shape=input_shape),
-        # LeNet expects 32x32; bilinear resizing beat zero-padding on digits (DESIGN.md).
-        layers.Resizing(32, 32, interpolation="bilinear"),
+        *input_layers(input_shape, image_size),
         layers.Conv2D(filters_1, kernel_size, activation=activation),
         pool(2),
         layers.Conv2D(filters_2, kernel_size, activation=activation),
