@@ -191,6 +191,7 @@ def _study(store: Store, run_id: str, suite: Suite, dataset_name: str, n_classes
                                            labels=range(n_classes)).tolist(),
                 history=outcome.history, n_params=outcome.n_params,
                 fit_seconds=outcome.fit_seconds, threshold=outcome.threshold,
+                architecture=outcome.architecture,
                 # Test predictions, for ROC/PR curves and paired tests between models.
                 predictions={"y_true": y_true.tolist(),
                              "proba": np.round(proba, 6).tolist()}))
@@ -224,6 +225,9 @@ def run(suite: Suite, suite_text: str, *, storage: str, reports_dir: Path, comma
     (the suite's file) starts every error message about the suite's data."""
     # Load every data set first: a data error must stop the run before anything is written.
     loaded = load_datasets(suite, origin)
+    for name, data in loaded.items():
+        for warning in data.dataset.warnings:
+            print(f"warning: datasets.{name}: {warning}", file=sys.stderr)
 
     store = Store(storage)
     run_id = store.new_run_id()

@@ -107,6 +107,8 @@ class EvaluationRecord(Base):
     threshold: Mapped[float | None] = mapped_column(default=None)
     # {"y_true": [...], "proba": [[...], ...]} on the test split.
     predictions: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
+    # Keras models: {"layers": [{name, type, output_shape, params}], "total", "trainable"}.
+    architecture: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
 
     study: Mapped[StudyRecord] = relationship(back_populates="evaluations")
 

@@ -212,6 +212,9 @@ class DatasetEntry(_Strict):
             if given and not needed:
                 raise PathError((key,), f"source {self.source!r} takes no {key}")
         accepted = source.option_names()
+        for option in source.required_options():
+            if option not in self.options:
+                raise PathError(("options",), f"source {self.source!r} needs options.{option}")
         for option in self.options:
             if option not in accepted:
                 raise PathError(("options", option), unknown_name_message(

@@ -66,6 +66,7 @@ class Outcome:
     # The decision threshold tuned on validation data (binary, when the suite asks).
     threshold: float | None = None
     fold_scores: list[float] = field(default_factory=list)
+    architecture: dict[str, Any] | None = None  # Keras final evaluations: the layer table
     # Final evaluations only: the test labels and predicted probabilities.
     y_true: list[int] | None = None
     proba: list[list[float]] | None = None
@@ -223,4 +224,5 @@ def run_evaluation(task: EvaluationTask) -> Outcome:
         return Outcome(state="fail", error=f"{type(error).__name__}: {error}", device=_device())
     return Outcome(state="complete", history=fitted.history, fit_seconds=fitted.fit_seconds,
                    n_params=fitted.n_params, rss_mib=_rss_mib(), device=_device(),
-                   threshold=threshold, y_true=splits.test.y.tolist(), proba=proba.tolist())
+                   threshold=threshold, y_true=splits.test.y.tolist(), proba=proba.tolist(),
+                   architecture=fitted.architecture() if hasattr(fitted, "architecture") else None)

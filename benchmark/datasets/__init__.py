@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from benchmark.datasets import _sklearn, _tabular
+from functools import partial
+
+from benchmark.datasets import _images, _sklearn, _tabular
 from benchmark.datasets._base import Dataset, DataKind, Source
 from benchmark.datasets._split import Part, Splits, split
 from benchmark.registry import Registry
@@ -24,6 +26,18 @@ for _source in [
     Source("csv", "tabular", _tabular.load_csv,
            "a CSV file with a header row: path, target column, options sep/encoding",
            takes_path=True, takes_target=True),
+    Source("npz", "image", _images.load_npz,
+           "images and labels in a NumPy .npz archive: path, options images/labels/class_names",
+           takes_path=True),
+    Source("csv_pixels", "image", _images.load_csv_pixels,
+           "one image per CSV row, a label column and one column per pixel: path, options "
+           "image_shape/label/scale", takes_path=True),
+    Source("image_folder", "image", _images.load_image_folder,
+           "image files in one sub-folder per class (optionally under train/validation/test): "
+           "path, options image_size/color/strict", takes_path=True),
+    *[Source(f"keras:{name}", "image", partial(_images.load_keras, name),
+             f"keras.datasets.{name} (cached in ~/.keras/datasets, or downloaded)")
+      for name in _images.KERAS_DATASETS],
 ]:
     sources.register(_source.name, _source)
 

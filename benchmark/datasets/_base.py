@@ -22,6 +22,11 @@ class Dataset:
     y: np.ndarray
     class_names: list[str]
     description: str = ""
+    # Per sample, a split fixed by the data itself (separate train / validation /
+    # test folders or files): "train", "validation" or "test". None: split by fractions.
+    parts: np.ndarray | None = None
+    # Problems the loader worked around (skipped files), shown to the user.
+    warnings: tuple[str, ...] = ()
 
     @property
     def n_classes(self) -> int:
@@ -47,6 +52,11 @@ class Source:
     description: str
     takes_path: bool = False
     takes_target: bool = False
+
+    def required_options(self) -> list[str]:
+        return [name for name, p in inspect.signature(self.load).parameters.items()
+                if p.kind is inspect.Parameter.KEYWORD_ONLY and p.default is inspect.Parameter.empty
+                and name not in {"path", "target"}]
 
     def option_names(self) -> list[str]:
         return [name for name, p in inspect.signature(self.load).parameters.items()

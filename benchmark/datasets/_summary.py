@@ -69,6 +69,36 @@ def _tabular(dataset: Dataset, splits: Splits, preprocessed: Any) -> dict[str, A
     }
 
 
+# Sample images stored with the summary (the report's grid, seed 000's Fig. 7/8).
+SAMPLES_PER_CLASS = 2
+MAX_SAMPLES = 20
+SAMPLE_PIXELS = 64
+
+
+def _samples(dataset: Dataset, splits: Splits) -> list[dict[str, str]]:
+    """A few training images per class as small base64 PNGs, so the report can
+    show them from the database alone."""
+    import base64
+    import io
+
+    from PIL import Image
+
+    chosen: list[int] = []
+    per_class = max(1, min(SAMPLES_PER_CLASS, MAX_SAMPLES // max(1, dataset.n_classes)))
+    for k in range(dataset.n_classes):
+        chosen += np.flatnonzero(splits.train.y == k)[:per_class].tolist()
+    samples = []
+    for index in chosen[:MAX_SAMPLES]:
+        pixels = np.clip(np.asarray(splits.train.x[index]) * 255, 0, 255).astype("uint8")
+        image = Image.fromarray(pixels[..., 0] if pixels.shape[-1] == 1 else pixels[..., :3])
+        image.thumbnail((SAMPLE_PIXELS, SAMPLE_PIXELS))
+        buffer = io.BytesIO()
+        image.save(buffer, format="PNG")
+        samples.append({"label": dataset.class_names[int(splits.train.y[index])],
+                        "png": base64.b64encode(buffer.getvalue()).decode()})
+    return samples
+
+
 def summarize(dataset: Dataset, splits: Splits, preprocessed: Any = None) -> dict[str, Any]:
     parts = {"train": splits.train, "validation": splits.validation, "test": splits.test}
     summary: dict[str, Any] = {
@@ -81,6 +111,8 @@ def summarize(dataset: Dataset, splits: Splits, preprocessed: Any = None) -> dic
         "class_counts": {name: np.bincount(part.y, minlength=dataset.n_classes).tolist()
                          for name, part in parts.items()},
     }
+    if dataset.kind == "image":
+        summary["samples"] = _samples(dataset, splits)
     if dataset.kind == "tabular" and preprocessed is not None:
         summary["tabular"] = _tabular(dataset, splits, preprocessed)
     return summary

@@ -38,6 +38,7 @@ class ModelResult:
     family: str = "keras"
     threshold: float | None = None  # tuned on validation, applied to test (mean over repeats)
     predictions: dict[str, Any] | None = None  # test y_true / proba of the first refit
+    architecture: dict[str, Any] | None = None  # Keras: the layer table of the first refit
     figures: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -115,7 +116,8 @@ def model_results(store: Store, run: RunRecord) -> list[ModelResult]:
             error=study.error, family=spec.family if spec else "keras",
             threshold=(statistics.fmean(e.threshold for e in evaluations)
                        if evaluations and evaluations[0].threshold is not None else None),
-            predictions=evaluations[0].predictions if evaluations else None))
+            predictions=evaluations[0].predictions if evaluations else None,
+            architecture=evaluations[0].architecture if evaluations else None))
     return results
 
 

@@ -209,3 +209,22 @@ def confusion_grid(matrices: dict[str, list[list[int]]], class_names: list[str])
     for axis in list(axes.flat)[n:]:
         axis.set_visible(False)
     return _png(figure)
+
+
+def sample_grid(samples: list[dict[str, str]]) -> bytes:
+    """Training images with their labels (``samples``: base64 PNGs from the summary)."""
+    import base64
+
+    from PIL import Image
+
+    columns = min(10, max(1, len(samples)))
+    rows = max(1, -(-len(samples) // columns))
+    figure, axes = plt.subplots(rows, columns, figsize=(COLUMN_WIDTH, 0.42 * rows * COLUMN_WIDTH / columns * 2.2),
+                                layout="constrained", squeeze=False)
+    for axis in axes.flat:
+        axis.axis("off")
+    for axis, sample in zip(axes.flat, samples, strict=False):
+        image = np.asarray(Image.open(io.BytesIO(base64.b64decode(sample["png"]))))
+        axis.imshow(image, cmap="gray" if image.ndim == 2 else None, interpolation="nearest")
+        axis.set_title(sample["label"], fontsize=6, pad=1.5)
+    return _png(figure)

@@ -76,6 +76,8 @@ def draw(ctx: dict[str, Any], figure_dir: Path | None) -> dict[str, str]:
         drawn[f"search-{name}"] = figures.search_history(series, metric)
         drawn[f"balance-{name}"] = figures.class_balance(dataset["class_names"],
                                                          dataset["class_counts"])
+        if dataset.get("samples"):
+            drawn[f"samples-{name}"] = figures.sample_grid(dataset["samples"])
         tabular = dataset.get("tabular") or {}
         if tabular.get("correlation"):
             drawn[f"correlation-{name}"] = figures.correlation(**{

@@ -28,6 +28,21 @@ class Fitted:
         # float32 softmax rows sum to 1 only within ~1e-7; scikit-learn's log_loss warns on that.
         return proba / proba.sum(axis=1, keepdims=True)
 
+    def architecture(self) -> dict[str, Any]:
+        """Layer, output shape and parameters of each layer (seed 000's Appendices
+        F-H), with total and trainable parameter counts; augmentation layers,
+        which are not part of the trained network, are left out."""
+        import keras
+
+        model = self.model
+        inner = [layer for layer in model.layers if isinstance(layer, keras.Model)]
+        network = inner[0] if len(inner) == 1 else model
+        layers = [{"name": layer.name, "type": layer.__class__.__name__,
+                   "output_shape": [None if d is None else int(d) for d in layer.output.shape],
+                   "params": int(layer.count_params())} for layer in network.layers]
+        trainable = int(sum(np.prod(w.shape) for w in network.trainable_weights))
+        return {"layers": layers, "total": int(network.count_params()), "trainable": trainable}
+
 
 def _optimizer(name: str, learning_rate: float, momentum: float, nesterov: bool):
     import keras

@@ -1,0 +1,186 @@
+"""Image data: arrays in an .npz, pixel columns in a CSV (seed 003), folders of
+image files with one sub-folder per class (seeds 000 and 002), and the Keras
+data sets. Every loader returns float32 images in [0, 1] with a channel axis."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from benchmark.datasets._base import Dataset
+from benchmark.datasets._tabular import encode_target, read_csv
+from benchmark.errors import DataError
+
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp"}
+PART_FOLDERS = {"train": "train", "validation": "validation", "val": "validation", "test": "test"}
+
+
+def _as_images(array: np.ndarray, scale: float | None = None) -> np.ndarray:
+    images = np.asarray(array)
+    if images.ndim == 3:
+        images = images[..., np.newaxis]
+    if images.ndim != 4:
+        raise DataError("options.images", f"images must be (n, height, width[, channels]), "
+                                          f"got an array of shape {images.shape}")
+    if scale is None:
+        scale = 255.0 if images.dtype == np.uint8 or images.max() > 1 else 1.0
+    return (images / scale).astype("float32")
+
+
+def load_npz(*, path: str, images: str = "x", labels: str = "y",
+             class_names: list[str] | None = None) -> Dataset:
+    file = Path(path)
+    if not file.is_file():
+        raise DataError("path", f"{path}: no such file")
+    try:
+        archive = np.load(file, allow_pickle=False)
+    except (OSError, ValueError) as error:
+        raise DataError("path", f"{path}: not a readable .npz archive ({error})") from None
+    for key, option in ((images, "images"), (labels, "labels")):
+        if key not in archive.files:
+            raise DataError(f"options.{option}", f"{path} has no array {key!r}; arrays: "
+                                                 f"{', '.join(archive.files)}")
+    x, raw = archive[images], archive[labels]
+    if len(x) != len(raw):
+        raise DataError("path", f"{path}: {len(x)} images but {len(raw)} labels")
+    y, names = encode_target(raw, origin=path)
+    if class_names is not None:
+        if len(class_names) != len(names):
+            raise DataError("options.class_names", f"{len(class_names)} names for "
+                                                   f"{len(names)} classes in {path}")
+        names = [str(c) for c in class_names]
+    return Dataset(name=file.stem, kind="image", x=_as_images(x), y=y, class_names=names,
+                   description=f"{file.name}, {x.shape[1]}x{x.shape[2]} images")
+
+
+def load_csv_pixels(*, path: str, image_shape: list[int], label: str = "label",
+                    scale: float = 255.0) -> Dataset:
+    """One row per image: a label column and one column per pixel (row-major)."""
+    frame = read_csv(path)
+    if label not in frame.columns:
+        from benchmark.registry import unknown_name_message
+
+        raise DataError("options.label", f"{path}: " + unknown_name_message(
+            "column", label, [str(c) for c in frame.columns][:10]))
+    shape = tuple(int(d) for d in image_shape)
+    if len(shape) == 2:
+        shape = (*shape, 1)
+    pixels = frame.drop(columns=[label])
+    if pixels.shape[1] != int(np.prod(shape)):
+        raise DataError("options.image_shape", (
+            f"{path} has {pixels.shape[1]} pixel columns, but image_shape "
+            f"{'x'.join(map(str, shape))} needs {int(np.prod(shape))}"))
+    try:
+        values = pixels.to_numpy(dtype="float32")
+    except ValueError:
+        raise DataError("path", f"{path}: pixel columns must be numbers") from None
+    y, names = encode_target(frame[label], origin=path)
+    return Dataset(name=Path(path).stem, kind="image", x=(values / scale).reshape(-1, *shape),
+                   y=y, class_names=names,
+                   description=f"{Path(path).name}, {shape[0]}x{shape[1]} pixel rows")
+
+
+def _class_folders(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
+
+
+def load_image_folder(*, path: str, image_size: list[int] | int | None = None,
+                      color: str = "rgb", strict: bool = False) -> Dataset:
+    """``path/<class>/*.png``, or ``path/{train,validation,test}/<class>/*.png`` for
+    a split the data fixes (a missing validation or test folder is cut from train)."""
+    from PIL import Image, UnidentifiedImageError
+
+    root = Path(path)
+    if not root.is_dir():
+        raise DataError("path", f"{path}: no such folder")
+    if color not in {"rgb", "grayscale"}:
+        raise DataError("options.color", f"color must be 'rgb' or 'grayscale', got {color!r}")
+    subfolders = _class_folders(root)
+    parts = {f.name: PART_FOLDERS[f.name] for f in subfolders if f.name in PART_FOLDERS}
+    if parts and "train" not in parts.values():
+        raise DataError("path", f"{path}: split folders {sorted(parts)} but no train folder")
+    sources = ([(part, folder) for name, part in parts.items() for folder in _class_folders(root / name)]
+               if parts else [("", folder) for folder in subfolders])
+    class_names = sorted({folder.name for _, folder in sources})
+    files = [(part, folder.name, file) for part, folder in sources for file in sorted(folder.iterdir())
+             if file.suffix.lower() in IMAGE_SUFFIXES]
+    if not files:
+        raise DataError("path", f"{path}: no image files ({', '.join(sorted(IMAGE_SUFFIXES))}) in "
+                                "class sub-folders (path/<class>/<image>)")
+    if len(class_names) < 2:
+        raise DataError("path", f"{path}: one class folder ({class_names[0]!r}); a classifier "
+                                "needs at least two")
+    size = (image_size, image_size) if isinstance(image_size, int) else \
+        (tuple(image_size) if image_size else None)
+    mode = "RGB" if color == "rgb" else "L"
+    images, labels, split_of, skipped = [], [], [], []
+    for part, label, file in files:
+        try:
+            with Image.open(file) as image:
+                image = image.convert(mode)
+                if size is None:
+                    size = image.size[::-1]  # the first image fixes the size
+                if image.size != (size[1], size[0]):
+                    image = image.resize((size[1], size[0]), Image.Resampling.BILINEAR)
+                images.append(np.asarray(image, dtype="uint8"))
+        except (UnidentifiedImageError, OSError) as error:
+            if strict:
+                raise DataError("path", f"{file}: not a readable image ({error}); remove it, or "
+                                        "leave options.strict false to skip it") from None
+            skipped.append(str(file))
+            continue
+        labels.append(class_names.index(label))
+        split_of.append(part)
+    if not images:
+        raise DataError("path", f"{path}: none of the {len(files)} image files could be read")
+    warnings = tuple(f"skipped unreadable image {name}" for name in skipped)
+    return Dataset(name=root.name, kind="image", x=_as_images(np.stack(images)),
+                   y=np.asarray(labels, dtype="int64"), class_names=class_names,
+                   description=f"image folder {root.name}, {len(images)} images resized to "
+                               f"{size[0]}x{size[1]}",
+                   parts=np.asarray(split_of) if parts else None, warnings=warnings)
+
+
+KERAS_DATASETS: dict[str, dict[str, Any]] = {
+    "mnist": {"file": "mnist.npz", "classes": [str(i) for i in range(10)]},
+    "fashion_mnist": {"file": "fashion-mnist/train-images-idx3-ubyte.gz",
+                      "classes": ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
+                                  "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"]},
+    "cifar10": {"file": "cifar-10-batches-py/data_batch_1",
+                "classes": ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog",
+                            "horse", "ship", "truck"]},
+}
+
+
+def keras_cache() -> Path:
+    import os
+
+    return Path(os.environ.get("KERAS_HOME", Path.home() / ".keras")) / "datasets"
+
+
+def load_keras(name: str) -> Dataset:
+    """A keras.datasets set: its own train / test split, validation cut from train.
+
+    Keras reads its cache (~/.keras/datasets) or downloads; with no file and no
+    network the error says where the file goes.
+    """
+    info = KERAS_DATASETS[name]
+    cached = (keras_cache() / info["file"]).exists()
+    try:
+        import keras
+
+        (x_train, y_train), (x_test, y_test) = getattr(keras.datasets, name).load_data()
+    except Exception as error:  # noqa: BLE001 - a failed download has many exception types
+        where = keras_cache() / info["file"]
+        raise DataError("source", (
+            f"keras:{name} could not be {'read from' if cached else 'downloaded to'} {where} "
+            f"({type(error).__name__}); without network, copy the file there "
+            "(from keras.datasets' download URL) and run again")) from None
+    x = np.concatenate([x_train, x_test])
+    y = np.concatenate([y_train, y_test]).reshape(-1).astype("int64")
+    parts = np.array(["train"] * len(x_train) + ["test"] * len(x_test))
+    return Dataset(name=name, kind="image", x=_as_images(x), y=y, class_names=info["classes"],
+                   description=f"keras.datasets.{name}, {x.shape[1]}x{x.shape[2]} images",
+                   parts=parts)

@@ -1,0 +1,181 @@
+"""Image sources on small generated files, their bad inputs, and an image
+suite run end to end through an image folder."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from benchmark.datasets import load, split
+from benchmark.errors import DataError
+from benchmark.store import Store
+from conftest import run_cli, write_suite
+
+
+def _png(path: Path, size: tuple[int, int], value: int, mode: str = "RGB") -> None:
+    from PIL import Image
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(value)
+    shape = (size[1], size[0], 3) if mode == "RGB" else (size[1], size[0])
+    pixels = np.clip(rng.normal(value, 20, shape), 0, 255).astype("uint8")
+    Image.fromarray(pixels, mode).save(path)
+
+
+def _folder(root: Path, classes: dict[str, int], per_class: int = 6, size=(12, 12)) -> Path:
+    for name, value in classes.items():
+        for i in range(per_class):
+            _png(root / name / f"{i}.png", size, value)
+    return root
+
+
+def test_npz_images_scale_to_unit_range_with_a_channel_axis(tmp_path: Path) -> None:
+    x = np.random.default_rng(0).integers(0, 256, (30, 10, 10), dtype=np.uint8)
+    np.savez(tmp_path / "d.npz", x=x, y=np.array(["cat", "dog", "eel"] * 10))
+    dataset = load("npz", path=str(tmp_path / "d.npz"))
+    assert dataset.x.shape == (30, 10, 10, 1) and dataset.x.dtype == np.float32
+    assert np.allclose(dataset.x[..., 0], x / 255.0)
+    assert dataset.class_names == ["cat", "dog", "eel"] and dataset.y[:3].tolist() == [0, 1, 2]
+    with pytest.raises(DataError, match="has no array 'images'; arrays: x, y"):
+        load("npz", path=str(tmp_path / "d.npz"), options={"images": "images"})
+
+
+def test_pixel_csv_reshapes_rows_and_checks_the_column_count(tmp_path: Path) -> None:
+    import pandas as pd
+
+    rng = np.random.default_rng(1)
+    pixels = rng.integers(0, 256, (20, 16))
+    frame = pd.DataFrame(pixels, columns=[f"pixel{i}" for i in range(16)])
+    frame.insert(0, "label", ["shirt", "shoe"] * 10)
+    frame.to_csv(tmp_path / "train.csv", index=False)
+    dataset = load("csv_pixels", path=str(tmp_path / "train.csv"), options={"image_shape": [4, 4]})
+    assert dataset.x.shape == (20, 4, 4, 1)
+    assert np.allclose(dataset.x[3].reshape(-1), pixels[3] / 255.0)
+    assert dataset.class_names == ["shirt", "shoe"]
+    with pytest.raises(DataError) as error:
+        load("csv_pixels", path=str(tmp_path / "train.csv"), options={"image_shape": [5, 5]})
+    assert error.value.key == "options.image_shape"
+    assert "has 16 pixel columns, but image_shape 5x5x1 needs 25" in error.value.message
+
+
+def test_image_folder_reads_classes_resizes_and_skips_unreadable_files(tmp_path: Path) -> None:
+    root = _folder(tmp_path / "pets", {"cat": 40, "dog": 200})
+    _png(root / "dog" / "big.png", (30, 20), 200)  # another size: resized to the first
+    (root / "cat" / "broken.png").write_bytes(b"not an image")
+    dataset = load("image_folder", path=str(root))
+    assert dataset.x.shape == (13, 12, 12, 3) and dataset.class_names == ["cat", "dog"]
+    assert dataset.x[dataset.y == 0].mean() < 0.3 < 0.6 < dataset.x[dataset.y == 1].mean()
+    assert dataset.warnings == (f"skipped unreadable image {root / 'cat' / 'broken.png'}",)
+    with pytest.raises(DataError, match="broken.png: not a readable image"):
+        load("image_folder", path=str(root), options={"strict": True})
+    grey = load("image_folder", path=str(root), options={"image_size": 8, "color": "grayscale"})
+    assert grey.x.shape == (13, 8, 8, 1)
+
+
+def test_image_folder_with_split_folders_keeps_their_split(tmp_path: Path) -> None:
+    root = tmp_path / "sets"
+    _folder(root / "train", {"a": 30, "b": 220}, per_class=10)
+    _folder(root / "val", {"a": 30, "b": 220}, per_class=3)
+    dataset = load("image_folder", path=str(root))
+    parts = split(dataset, train=0.7, validation=0.15, test=0.15, stratify=True, seed=0)
+    assert len(parts.validation) == 6  # the val folder, as given
+    assert len(parts.train) + len(parts.test) == 20 and len(parts.test) == 3  # test cut from train
+
+
+@pytest.mark.parametrize(("make", "message"), [
+    (lambda root: root.mkdir(), "no image files"),
+    (lambda root: _folder(root, {"only": 50}), "one class folder ('only')"),
+])
+def test_image_folder_without_two_classes_of_images_is_refused(tmp_path: Path, make, message) -> None:
+    make(tmp_path / "imgs")
+    with pytest.raises(DataError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        load("image_folder", path=str(tmp_path / "imgs"))
+
+
+def test_keras_dataset_offline_says_where_the_file_goes(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path))
+    monkeypatch.setattr("keras.datasets.mnist.load_data",
+                        lambda: (_ for _ in ()).throw(OSError("network unreachable")))
+    with pytest.raises(DataError, match=f"keras:mnist could not be downloaded to "
+                                        f"{tmp_path}/datasets/mnist.npz"):
+        load("keras:mnist")
+
+
+IMAGE_SUITE = """
+    name: pets
+    datasets:
+      pets:
+        source: image_folder
+        path: {path}
+        split: {{train: 0.5, validation: 0.25, test: 0.25}}
+    models:
+      - model: simple_cnn
+        search: {{filters: {{choices: [4, 8]}}, epochs: 2, batch_size: 8}}
+      - model: resnet
+        search: {{blocks_per_stage: 1, width: 0.5, max_pooling: {{choices: [false, true]}}, epochs: 2, batch_size: 8}}
+    study: {{n_trials: 2, pruner: none, seed: 3}}
+    """
+
+
+def test_image_folder_suite_runs_and_reports_samples_and_layers(tmp_path: Path) -> None:
+    root = _folder(tmp_path / "pets", {"cat": 40, "dog": 200}, per_class=12)
+    suite = write_suite(tmp_path, IMAGE_SUITE.format(path=root))
+    result = run_cli("run", str(suite), "--quiet", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-2000:]
+    store = Store(f"sqlite:///{tmp_path / 'reports' / 'benchmark.db'}", create=False)
+    run = store.resolve("latest")
+    assert [s["label"] for s in run.datasets[0].summary["samples"]] == ["cat"] * 2 + ["dog"] * 2
+    html = (tmp_path / "reports" / "pets" / run.id / "report.html").read_text()
+    assert "Training images of pets with their labels" in html
+    for study in run.studies:
+        layers = study.evaluations[0].architecture
+        assert layers["total"] == study.evaluations[0].n_params
+        assert sum(layer["params"] for layer in layers["layers"]) == layers["total"]
+        assert f"Layers of {study.model}: {layers['total']:,} parameters" in html
+
+
+@pytest.mark.parametrize(("body", "message"), [
+    ("source: csv_pixels\n            path: {csv}\n            options: {{image_shape: [5, 5]}}",
+     "datasets.px.options.image_shape: {csv} has 16 pixel columns, but image_shape 5x5x1 needs 25"),
+    ("source: csv_pixels\n            path: {csv}",
+     "datasets.px.options: source 'csv_pixels' needs options.image_shape"),
+    ("source: image_folder\n            path: {empty}", "datasets.px.path: {empty}: no image files"),
+])
+def test_bad_image_data_is_one_line_exit_2(tmp_path: Path, body: str, message: str) -> None:
+    import pandas as pd
+
+    csv = tmp_path / "px.csv"
+    frame = pd.DataFrame(np.zeros((4, 16), dtype=int), columns=[f"p{i}" for i in range(16)])
+    frame.insert(0, "label", [0, 1, 0, 1])
+    frame.to_csv(csv, index=False)
+    (tmp_path / "empty").mkdir()
+    suite = write_suite(tmp_path, f"""
+        name: px
+        datasets:
+          px:
+            {body.format(csv=csv, empty=tmp_path / 'empty')}
+        models: [{{model: lenet5}}]
+        """)
+    result = run_cli("run", str(suite), cwd=tmp_path, timeout=120)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith(f"error: {suite}: " + message.format(csv=csv, empty=tmp_path / "empty"))
+    assert not (tmp_path / "reports").exists()
+
+
+def test_architecture_below_its_minimum_input_size_is_refused(tmp_path: Path) -> None:
+    suite = write_suite(tmp_path, """
+        name: small
+        datasets: {digits: {source: sklearn:digits}}
+        models:
+          - model: alexnet
+            search: {image_size: {choices: [16, 64]}}
+        """)
+    result = run_cli("validate", str(suite), cwd=tmp_path, timeout=60)
+    assert result.returncode == 2
+    assert result.stderr.strip() == (
+        f"error: {suite}: models[0].search.image_size: alexnet needs images of at least 32x32 "
+        "pixels (its layers shrink smaller ones to nothing), got image_size 16")
