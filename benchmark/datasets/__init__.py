@@ -36,7 +36,7 @@ for _source in [
            "image files in one sub-folder per class (optionally under train/validation/test): "
            "path, options image_size/color/strict", takes_path=True),
     *[Source(f"keras:{name}", "image", partial(_images.load_keras, name),
-             f"keras.datasets.{name} (cached in ~/.keras/datasets, or downloaded)")
+             f"keras.datasets.{name} (cached in ~/.keras/datasets, or downloaded)", ships=False)
       for name in _images.KERAS_DATASETS],
 ]:
     sources.register(_source.name, _source)

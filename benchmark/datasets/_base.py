@@ -52,6 +52,8 @@ class Source:
     description: str
     takes_path: bool = False
     takes_target: bool = False
+    # False for data that is downloaded on first use (keras.datasets).
+    ships: bool = True
 
     def required_options(self) -> list[str]:
         return [name for name, p in inspect.signature(self.load).parameters.items()
