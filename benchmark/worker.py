@@ -109,8 +109,7 @@ def _sample(part, size: int | None, seed: int):
         return part
     from sklearn.model_selection import train_test_split
 
-    from benchmark.datasets import Part
-    from benchmark.training.sklearn import take
+    from benchmark.datasets import Part, take
 
     index, _ = train_test_split(np.arange(len(part)), train_size=size, random_state=seed,
                                 stratify=part.y)

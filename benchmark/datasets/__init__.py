@@ -9,7 +9,7 @@ from functools import partial
 
 from benchmark.datasets import _images, _sklearn, _tabular
 from benchmark.datasets._base import Dataset, DataKind, Source
-from benchmark.datasets._split import Part, Splits, split
+from benchmark.datasets._split import Part, Splits, split, take
 from benchmark.registry import Registry
 
 sources: Registry[Source] = Registry("dataset source")
@@ -63,4 +63,4 @@ def load(source: str, *, path: str | None = None, target: str | None = None,
     return dataset
 
 
-__all__ = ["DataKind", "Dataset", "Part", "Source", "Splits", "load", "sources", "split"]
+__all__ = ["DataKind", "Dataset", "Part", "Source", "Splits", "load", "sources", "split", "take"]

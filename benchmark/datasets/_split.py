@@ -23,7 +23,8 @@ class Splits:
     test: Part
 
 
-def _take(x, index: np.ndarray):
+def take(x, index: np.ndarray):
+    """Rows of an array or a DataFrame by position."""
     return x.iloc[index] if hasattr(x, "iloc") else x[index]
 
 
@@ -58,6 +59,6 @@ def split(dataset: Dataset, *, train: float, validation: float, test: float,
                                              stratify, seed)
 
     def part(index: np.ndarray) -> Part:
-        return Part(_take(dataset.x, index), dataset.y[index])
+        return Part(take(dataset.x, index), dataset.y[index])
 
     return Splits(part(train_index), part(validation_index), part(test_index))

@@ -51,7 +51,7 @@ ESTIMATORS = {
             "C. Cortes and V. Vapnik, \"Support-vector networks,\" Machine Learning, vol. 20, "
             "pp. 273-297, 1995."),
     "logistic_regression": (Estimator("sklearn.linear_model.LogisticRegression", {"max_iter": 2000}),
-                            "L2-regularised logistic regression", ""),
+                            "logistic regression (L2 penalty; l1_ratio mixes in L1)", ""),
     "hist_gradient_boosting": (Estimator("sklearn.ensemble.HistGradientBoostingClassifier"),
                                "histogram-based gradient boosting of decision trees",
                                "G. Ke et al., \"LightGBM: A highly efficient gradient boosting "

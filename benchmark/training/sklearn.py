@@ -10,12 +10,8 @@ from typing import Any
 
 import numpy as np
 
-from benchmark.datasets import Part
+from benchmark.datasets import Part, take
 from benchmark.models import ModelSpec
-
-
-def take(x: Any, index: np.ndarray) -> Any:
-    return x.iloc[index] if hasattr(x, "iloc") else x[index]
 
 
 @dataclass
