@@ -110,3 +110,14 @@ def test_diverging_loss_is_a_trial_error() -> None:
                            {"epochs": 2, "batch_size": 8, "optimizer": "sgd", "learning_rate": 1e12,
                             "filters_1": 4},
                            _splits((8, 8, 1)), 3, seed=0, metric=metrics.get("accuracy"))
+
+
+def test_layer_table_and_flops_of_a_fitted_model() -> None:
+    fitted = keras_training.fit(models.get("lenet5"), {"epochs": 1, "batch_size": 8},
+                                _splits((8, 8, 1)), 3, seed=0, metric=metrics.get("accuracy"))
+    table = fitted.architecture()
+    assert table["total"] == fitted.n_params == sum(layer["params"] for layer in table["layers"])
+    assert table["layers"][0]["type"] == "Resizing" and table["layers"][0]["output_shape"] == [None, 32, 32, 1]
+    # LeNet-5's two convolutions and three dense layers: 2 x multiply-adds, plus pooling etc.
+    macs = 28 * 28 * 6 * 25 + 10 * 10 * 16 * 6 * 25 + 400 * 120 + 120 * 84 + 84 * 3
+    assert 2 * macs <= table["flops"] < 2.5 * macs
