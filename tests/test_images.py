@@ -134,7 +134,7 @@ def test_image_folder_suite_runs_and_reports_samples_and_layers(tmp_path: Path) 
         assert layers["total"] == study.evaluations[0].n_params
         assert sum(layer["params"] for layer in layers["layers"]) == layers["total"]
         assert f"Layers of {study.model}: {layers['total']:,} parameters" in html
-        assert layers["flops"] > 2 * layers["total"] / 10  # convolutions reuse their weights
+        assert layers["flops"] >= layers["total"]  # every weight takes part in the forward pass
     assert "MFLOPs /image" in html
 
 
