@@ -121,3 +121,14 @@ def test_layer_table_and_flops_of_a_fitted_model() -> None:
     # LeNet-5's two convolutions and three dense layers: 2 x multiply-adds, plus pooling etc.
     macs = 28 * 28 * 6 * 25 + 10 * 10 * 16 * 6 * 25 + 400 * 120 + 120 * 84 + 84 * 3
     assert 2 * macs <= table["flops"] < 2.5 * macs
+
+
+def test_channels_are_adapted_to_what_the_architecture_expects() -> None:
+    def first_conv_input_channels(model) -> int:
+        conv = next(layer for layer in model.layers if layer.__class__.__name__ == "Conv2D")
+        return conv.input.shape[-1]
+
+    assert first_conv_input_channels(models.get("alexnet").build((8, 8, 1), 3, image_size=32)) == 3
+    assert first_conv_input_channels(models.get("vgg16").build((32, 32, 1), 3)) == 3
+    assert first_conv_input_channels(models.get("lenet5").build((32, 32, 3), 3)) == 1
+    assert first_conv_input_channels(models.get("resnet").build((8, 8, 3), 3)) == 3  # takes any

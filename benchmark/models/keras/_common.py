@@ -6,16 +6,34 @@ from __future__ import annotations
 from typing import Any
 
 
-def input_layers(input_shape: tuple[int, ...], image_size: int | None) -> list[Any]:
+def _repeat_channels(images: Any, count: int = 3) -> Any:
+    from keras import ops
+
+    return ops.repeat(images, count, axis=-1)
+
+
+def _mean_channel(images: Any) -> Any:
+    from keras import ops
+
+    return ops.mean(images, axis=-1, keepdims=True)
+
+
+def input_layers(input_shape: tuple[int, ...], image_size: int | None,
+                 channels: int | None = None) -> list[Any]:
     """``keras.Input`` and, when the architecture wants another size, a bilinear
-    resize (bilinear beat zero-padding on digits, DESIGN.md). Resizing inside the
-    model keeps training, evaluation and any later use of the model consistent."""
+    resize (bilinear beat zero-padding on digits, DESIGN.md); when it wants
+    another number of ``channels``, grey repeated to RGB or RGB averaged to grey.
+    Adapting inside the model keeps training, evaluation and later use consistent."""
     import keras
     from keras import layers
 
     stack: list[Any] = [keras.Input(shape=input_shape)]
     if image_size and tuple(input_shape[:2]) != (image_size, image_size):
         stack.append(layers.Resizing(image_size, image_size, interpolation="bilinear"))
+    if channels == 3 and input_shape[-1] == 1:
+        stack.append(layers.Lambda(_repeat_channels, name="grey_to_rgb"))
+    elif channels == 1 and input_shape[-1] != 1:
+        stack.append(layers.Lambda(_mean_channel, name="rgb_to_grey"))
     return stack
 
 

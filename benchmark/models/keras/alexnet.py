@@ -28,7 +28,7 @@ def build(input_shape: tuple[int, ...], n_classes: int, *,
         return max(4, round(filters * width))
 
     native = image_size >= 128
-    stack = [*input_layers(input_shape, image_size),
+    stack = [*input_layers(input_shape, image_size, channels=3),
              *conv_block(n(96), 11 if native else 3, strides=4 if native else 1,
                          padding="valid" if native else "same", batch_norm=batch_norm),
              layers.MaxPooling2D(3, strides=2),

@@ -19,7 +19,7 @@ def build(input_shape: tuple[int, ...], n_classes: int, *,
 
     pool = layers.AveragePooling2D if pooling == "average" else layers.MaxPooling2D
     return keras.Sequential([
-        *input_layers(input_shape, image_size),
+        *input_layers(input_shape, image_size, channels=1),
         layers.Conv2D(filters_1, kernel_size, activation=activation),
         pool(2),
         layers.Conv2D(filters_2, kernel_size, activation=activation),

@@ -18,7 +18,7 @@ def build(input_shape: tuple[int, ...], n_classes: int, *,
     import keras
     from keras import layers
 
-    stack = list(input_layers(input_shape, image_size))
+    stack = list(input_layers(input_shape, image_size, channels=3))
     for filters, repeats in BLOCKS:
         for _ in range(repeats):
             stack += conv_block(max(4, round(filters * width)), 3, batch_norm=batch_norm)
