@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from benchmark import environment
-from benchmark.datasets import Dataset, Splits, split
+from benchmark.datasets import Dataset, Splits
 from benchmark.datasets._summary import summarize
 from benchmark.errors import DataError, UserError
 from benchmark.metrics import predict_labels, score_all
@@ -42,7 +42,7 @@ class Loaded:
 def _load(name: str, entry: DatasetEntry, suite: Suite, origin: str) -> Loaded:
     """Load, split and check one data set; any problem is a UserError naming
     the suite key (``datasets.<name>.<key>``), raised before anything is written."""
-    from benchmark.datasets import _preprocess, load
+    from benchmark.datasets import _preprocess, load_splits
     from benchmark.metrics import metrics
     from benchmark.suite import Preprocess
 
@@ -52,18 +52,13 @@ def _load(name: str, entry: DatasetEntry, suite: Suite, origin: str) -> Loaded:
         entry = entry.model_copy(update={"path": str(Path(entry.path).resolve())})
     seed = entry.split.seed if entry.split.seed is not None else suite.study.seed
     try:
-        dataset = load(entry.source, path=entry.path, target=entry.target,
-                       positive_class=entry.positive_class, options=entry.options)
-        parts = split(dataset, train=entry.split.train, validation=entry.split.validation,
-                      test=entry.split.test, stratify=entry.split.stratify, seed=seed)
+        dataset, parts = load_splits(entry, seed)
         preprocessed = None
         if dataset.kind == "tabular":
             preprocessed = _preprocess.check(entry.preprocess or Preprocess(), parts.train.x)
     except DataError as error:
         raise UserError(f"{where}.{error.key}: {error.message}" if error.key
                         else f"{where}: {error.message}") from None
-    except ValueError as error:  # a split that stratification cannot honour
-        raise UserError(f"{where}.split: {error}") from None
     if dataset.n_classes != 2:
         metric = metrics.get(suite.study.metric)
         if metric.binary_only:

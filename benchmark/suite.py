@@ -205,11 +205,8 @@ class DatasetEntry(_Strict):
     def _fits_source(self) -> DatasetEntry:
         source = self.source_spec
         for key, needed in (("path", source.takes_path), ("target", source.takes_target)):
-            given = getattr(self, key) is not None
-            if needed and not given:
-                hint = " (in the suite, or with --set datasets.<name>.path=FILE)" if key == "path" else ""
-                raise PathError((key,), f"source {self.source!r} needs a {key}{hint}")
-            if given and not needed:
+            # A missing one is reported by Suite, which knows the entry's name for the hint.
+            if getattr(self, key) is not None and not needed:
                 raise PathError((key,), f"source {self.source!r} takes no {key}")
         accepted = source.option_names()
         for option in source.required_options():
@@ -374,6 +371,14 @@ class Suite(_Strict):
 
     @model_validator(mode="after")
     def _compatible(self) -> Suite:
+        for name, dataset in self.datasets.items():
+            source = dataset.source_spec
+            for key, needed in (("path", source.takes_path), ("target", source.takes_target)):
+                if needed and getattr(dataset, key) is None:
+                    hint = f" (in the suite, or with --set datasets.{name}.path=FILE)" \
+                        if key == "path" else ""
+                    raise PathError(("datasets", name, key),
+                                    f"source {dataset.source!r} needs a {key}{hint}")
         seen: dict[str, int] = {}
         for index, entry in enumerate(self.models):
             if entry.label in seen:
@@ -416,10 +421,7 @@ def _first_error(error: ValidationError) -> tuple[str, str]:
     loc = tuple(p for p in detail["loc"] if not (isinstance(p, str) and p.startswith("function-")))
     cause = (detail.get("ctx") or {}).get("error")
     if isinstance(cause, PathError):
-        message = cause.message
-        if len(loc) > 1 and loc[0] == "datasets":
-            message = message.replace("datasets.<name>.", f"datasets.{loc[1]}.")
-        return format_location(loc + cause.subpath), message
+        return format_location(loc + cause.subpath), cause.message
     message = detail["msg"]
     message = re.sub(r"^(Value|Assertion) error, ", "", message)
     if detail["type"] in {"missing"}:

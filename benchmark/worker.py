@@ -92,14 +92,11 @@ def _tensorflow_ready() -> None:
 
 @lru_cache(maxsize=4)
 def _data(data: DataRef):
-    from benchmark.datasets import load, split
+    from benchmark.datasets import load_splits
     from benchmark.suite import DatasetEntry
 
     entry = DatasetEntry.model_validate_json(data.entry)
-    dataset = load(entry.source, path=entry.path, target=entry.target,
-                   positive_class=entry.positive_class, options=entry.options)
-    parts = split(dataset, train=entry.split.train, validation=entry.split.validation,
-                  test=entry.split.test, stratify=entry.split.stratify, seed=data.seed)
+    dataset, parts = load_splits(entry, data.seed)
     return parts, dataset.n_classes, entry.preprocess
 
 

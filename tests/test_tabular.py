@@ -153,3 +153,18 @@ def test_cross_validation_predicts_every_training_row_out_of_fold() -> None:
     # Each fold's score is the accuracy of its own out-of-fold rows: their mean is
     # close to (not exactly, folds differ by a row) the overall out-of-fold accuracy.
     assert np.mean(scores) == pytest.approx(accuracy(train.y, proba), abs=0.01)
+
+
+def test_impossible_pca_and_split_are_data_errors_naming_their_key() -> None:
+    from benchmark.datasets import load_splits
+    from benchmark.suite import DatasetEntry
+
+    iris = load("sklearn:iris")
+    with pytest.raises(DataError) as error:
+        _preprocess.check(Preprocess(pca=10), iris.x)  # iris has 4 columns
+    assert error.value.key == "preprocess" and "n_components" in error.value.message
+    entry = DatasetEntry.model_validate({"source": "sklearn:iris",
+                                         "split": {"train": 0.97, "validation": 0.02, "test": 0.01}})
+    with pytest.raises(DataError) as error:
+        load_splits(entry, seed=0)  # 2 test samples cannot hold 3 classes
+    assert error.value.key == "split"

@@ -3,9 +3,8 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from functools import partial
+from typing import Any
 
 from benchmark.datasets import _images, _sklearn, _tabular
 from benchmark.datasets._base import Dataset, DataKind, Source
@@ -63,4 +62,19 @@ def load(source: str, *, path: str | None = None, target: str | None = None,
     return dataset
 
 
-__all__ = ["DataKind", "Dataset", "Part", "Source", "Splits", "load", "sources", "split", "take"]
+def load_splits(entry: Any, seed: int) -> tuple[Dataset, Splits]:
+    """The data set a suite's ``datasets:`` entry names, split as it declares.
+    The main process and every worker call this, so they see the same rows."""
+    from benchmark.errors import DataError
+
+    dataset = load(entry.source, path=entry.path, target=entry.target,
+                   positive_class=entry.positive_class, options=entry.options)
+    try:
+        return dataset, split(dataset, train=entry.split.train, validation=entry.split.validation,
+                              test=entry.split.test, stratify=entry.split.stratify, seed=seed)
+    except ValueError as error:  # too few samples of a class for a stratified split
+        raise DataError("split", str(error)) from None
+
+
+__all__ = ["DataKind", "Dataset", "Part", "Source", "Splits", "load", "load_splits", "sources",
+           "split", "take"]

@@ -55,11 +55,12 @@ class Source:
     # False for data that is downloaded on first use (keras.datasets).
     ships: bool = True
 
-    def required_options(self) -> list[str]:
-        return [name for name, p in inspect.signature(self.load).parameters.items()
-                if p.kind is inspect.Parameter.KEYWORD_ONLY and p.default is inspect.Parameter.empty
-                and name not in {"path", "target"}]
+    def _options(self) -> dict[str, inspect.Parameter]:
+        return {name: p for name, p in inspect.signature(self.load).parameters.items()
+                if p.kind is inspect.Parameter.KEYWORD_ONLY and name not in {"path", "target"}}
 
     def option_names(self) -> list[str]:
-        return [name for name, p in inspect.signature(self.load).parameters.items()
-                if p.kind is inspect.Parameter.KEYWORD_ONLY and name not in {"path", "target"}]
+        return list(self._options())
+
+    def required_options(self) -> list[str]:
+        return [name for name, p in self._options().items() if p.default is inspect.Parameter.empty]

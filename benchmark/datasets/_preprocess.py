@@ -105,8 +105,10 @@ def check(spec: Any, frame: Any) -> Fitted:
                             f"the order leaves out level(s) {', '.join(map(repr, unlisted))} "
                             f"found in the data; list every level, lowest first")
 
-    # Fit without PCA first: text or gaps that survive are named per column.
-    encoded = build(spec.model_copy(update={"pca": None, "scale": None}), columns).fit_transform(frame)
+    # The encoding stage first, alone: text or gaps that survive it are named per
+    # column before scaling or PCA would fail on them with a less useful message.
+    pipeline = build(spec, columns)
+    encoded = pipeline[:1].fit_transform(frame)
     for column in encoded.columns:
         values = encoded[column]
         if not pd.api.types.is_numeric_dtype(values):
@@ -120,7 +122,11 @@ def check(spec: Any, frame: Any) -> Fitted:
             raise DataError("preprocess", (
                 f"column {column!r} has {missing} missing value(s) after preprocessing; "
                 f"give it a value in preprocess.fill (a constant or {{strategy: median}})"))
-    pipeline = build(spec, columns).fit(frame)
+    if len(pipeline) > 1:
+        try:
+            pipeline[1:].fit(encoded)  # the slice shares its steps with ``pipeline``
+        except ValueError as error:  # e.g. more PCA components than features
+            raise DataError("preprocess", str(error).splitlines()[0]) from None
     pca = pipeline.named_steps.get("pca")
     return Fitted(
         n_input_columns=len(columns),

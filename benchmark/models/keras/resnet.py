@@ -27,7 +27,7 @@ def build(input_shape: tuple[int, ...], n_classes: int, *,
     def bn_relu(tensor):
         return layers.Activation("relu")(layers.BatchNormalization()(tensor))
 
-    x = bn_relu(layers.Conv2D(round(16 * width), 3, padding="same", use_bias=False)(x))
+    x = bn_relu(layers.Conv2D(max(4, round(16 * width)), 3, padding="same", use_bias=False)(x))
     if max_pooling:
         x = layers.MaxPooling2D(2)(x)
     for stage, filters in enumerate((16, 32, 64)):
