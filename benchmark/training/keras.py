@@ -107,6 +107,18 @@ def _validation_metric_callback(metric: Metric, validation: Part):
     return ValidationMetric()
 
 
+def input_pipeline(part: Part, batch_size: int, *, shuffle_seed: int | None = None):
+    """``part`` as a tf.data pipeline: cached after the first epoch, reshuffled every
+    epoch when ``shuffle_seed`` is given, batched, and prefetched so that the next
+    batch is ready while the current one trains (on a GPU this keeps the device busy)."""
+    import tensorflow as tf
+
+    data = tf.data.Dataset.from_tensor_slices((part.x, part.y)).cache()
+    if shuffle_seed is not None:
+        data = data.shuffle(len(part), seed=shuffle_seed, reshuffle_each_iteration=True)
+    return data.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+
+
 def monitor_name(metric: Metric) -> str:
     return f"val_{metric.keras_name or metric.name}"
 
@@ -159,11 +171,13 @@ def fit(spec: ModelSpec, params: dict[str, Any], splits: Splits, n_classes: int,
 
         callbacks.append(KerasPruningCallback(trial, monitor_name(metric)))
 
+    batch_size = int(training["batch_size"])
+    train = input_pipeline(splits.train, batch_size, shuffle_seed=seed)
+    validation = input_pipeline(splits.validation, batch_size)
     started = time.perf_counter()
-    model.fit(splits.train.x, splits.train.y,
-              validation_data=(splits.validation.x, splits.validation.y),
-              batch_size=int(training["batch_size"]), epochs=int(training["epochs"]),
-              shuffle=True, verbose=0, callbacks=callbacks)
+    # shuffle=False: the pipeline shuffles; Keras would only warn that it cannot.
+    model.fit(train, validation_data=validation, epochs=int(training["epochs"]), shuffle=False,
+              verbose=0, callbacks=callbacks)
     fit_seconds = time.perf_counter() - started
     for epoch, logs in enumerate(history, start=1):
         if not math.isfinite(logs.get("loss", 0.0)):
