@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")"
 
 DEBIAN_PACKAGES=(
-  libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz0b libfontconfig1  # WeasyPrint (PDF)
+  libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz0b libharfbuzz-subset0 libfontconfig1  # WeasyPrint (PDF; subset: smaller embedded fonts)
   fonts-texgyre fonts-liberation                                # IEEE-like serif faces
   poppler-utils                                                 # pdftotext/pdftoppm: tests, looking at pages
 )

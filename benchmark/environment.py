@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import os
 import platform
+import subprocess
 import sys
+from pathlib import Path
 from importlib import metadata
 from typing import Any
 
@@ -23,9 +25,29 @@ def _cpu_model() -> str:
     return platform.processor() or platform.machine()
 
 
-def capture() -> dict[str, Any]:
+def suite_commit(suite_file: str | None) -> dict[str, Any] | None:
+    """The git commit of the repository holding the suite file, and whether the
+    file differs from it; None outside a repository or without git."""
+    if not suite_file or not Path(suite_file).is_file():
+        return None
+    folder = str(Path(suite_file).resolve().parent)
+    try:
+        commit = subprocess.run(["git", "-C", folder, "rev-parse", "HEAD"], capture_output=True,
+                                text=True, timeout=10)
+        if commit.returncode != 0:
+            return None
+        changed = subprocess.run(["git", "-C", folder, "status", "--porcelain", "--",
+                                  str(Path(suite_file).resolve())],
+                                 capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return {"commit": commit.stdout.strip(), "suite_modified": bool(changed.stdout.strip())}
+
+
+def capture(suite_file: str | None = None) -> dict[str, Any]:
     """Versions and hardware, read without importing TensorFlow (the device is
-    added by the first worker, which has it imported anyway)."""
+    added by the first worker, which has it imported anyway), and the git commit
+    of the suite's repository when there is one."""
     import psutil
 
     versions = {}
@@ -43,4 +65,5 @@ def capture() -> dict[str, Any]:
         "memory_gib": round(psutil.virtual_memory().total / 2**30, 1),
         "packages": versions,
         "device": None,
+        "suite_git": suite_commit(suite_file),
     }

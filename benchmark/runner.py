@@ -232,7 +232,8 @@ def run(suite: Suite, suite_text: str, *, storage: str, reports_dir: Path, comma
     with store.session() as session:
         session.add(RunRecord(id=run_id, suite_name=suite.name, suite_yaml=suite_text,
                               suite=suite.to_json(), suite_hash=suite.hash(), seed=suite.study.seed,
-                              status="running", command=command, environment=environment.capture(),
+                              status="running", command=command,
+                              environment=environment.capture(origin),
                               started_at=now()))
     report = Progress(progress)
     report.message(f"run {run_id}: {len(suite.datasets)} dataset(s) x {len(suite.models)} model(s), "

@@ -353,10 +353,21 @@ class Execution(_Strict):
     trials_per_worker: Annotated[int, Field(ge=1)] = 20
 
 
+# What a suite's report: section may choose (all by default), in report order.
+REPORT_SECTIONS = ("introduction", "data", "methods", "results", "statistics", "discussion",
+                   "trials", "architectures", "references", "reproducibility")
+REPORT_FIGURES = ("samples", "class_balance", "correlation", "search_history", "importances",
+                  "pareto", "curves", "accuracy_loss", "confusion", "roc")
+
+
 class Report(_Strict):
     title: str | None = None
     authors: list[str] = Field(default_factory=list)
     abstract: str | None = None
+    # Which sections and figures the report includes (default: all of them, in
+    # the report's own order; listing them does not reorder them).
+    sections: list[Literal[REPORT_SECTIONS]] | None = None
+    figures: list[Literal[REPORT_FIGURES]] | None = None
 
 
 class Suite(_Strict):

@@ -51,13 +51,17 @@ ESTIMATORS = {
             "C. Cortes and V. Vapnik, \"Support-vector networks,\" Machine Learning, vol. 20, "
             "pp. 273-297, 1995."),
     "logistic_regression": (Estimator("sklearn.linear_model.LogisticRegression", {"max_iter": 2000}),
-                            "logistic regression (L2 penalty; l1_ratio mixes in L1)", ""),
+                            "logistic regression (L2 penalty; l1_ratio mixes in L1)",
+                            "D. R. Cox, \"The regression analysis of binary sequences,\" J. Royal "
+                            "Statistical Society B, vol. 20, no. 2, pp. 215-242, 1958."),
     "hist_gradient_boosting": (Estimator("sklearn.ensemble.HistGradientBoostingClassifier"),
                                "histogram-based gradient boosting of decision trees",
                                "G. Ke et al., \"LightGBM: A highly efficient gradient boosting "
                                "decision tree,\" in Proc. NeurIPS, 2017."),
     "knn": (Estimator("sklearn.neighbors.KNeighborsClassifier", {"n_jobs": -1}),
-            "k-nearest neighbours", ""),
+            "k-nearest neighbours",
+            "T. Cover and P. Hart, \"Nearest neighbor pattern classification,\" IEEE Trans. "
+            "Information Theory, vol. 13, no. 1, pp. 21-27, 1967."),
     "decision_tree": (Estimator("sklearn.tree.DecisionTreeClassifier"),
                       "a single CART decision tree",
                       "L. Breiman, J. Friedman, R. Olshen and C. Stone, Classification and "

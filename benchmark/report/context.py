@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import math
 import statistics
 from dataclasses import dataclass, field
 from typing import Any
 
+from benchmark import stats
 from benchmark.store import RunRecord, Store
+from benchmark.suite import REPORT_FIGURES as FIGURES
+from benchmark.suite import REPORT_SECTIONS as SECTIONS
 
 STATE_NAMES = {"COMPLETE": "complete", "PRUNED": "pruned", "FAIL": "failed"}
 
@@ -39,6 +43,11 @@ class ModelResult:
     threshold: float | None = None  # tuned on validation, applied to test (mean over repeats)
     predictions: dict[str, Any] | None = None  # test y_true / proba of the first refit
     architecture: dict[str, Any] | None = None  # Keras: the layer table of the first refit
+    repeat_scores: dict[str, list[float]] = field(default_factory=dict)  # metric -> per repeat
+    test_ci: dict[str, tuple[float, float]] = field(default_factory=dict)  # 95%, over repeats
+    importances: dict[str, float] | None = None  # Optuna's fANOVA, searched parameters
+    edges: list[dict[str, Any]] = field(default_factory=list)  # best values at a range's edge
+    pruning: dict[str, Any] | None = None  # work the pruner saved
     figures: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -46,18 +55,76 @@ class ModelResult:
         return bool(self.test)
 
 
-def _mean_std(values: list[dict[str, float]]) -> tuple[dict[str, float], dict[str, float]]:
+def _per_repeat(values: list[dict[str, float]]) -> dict[str, list[float]]:
     keys = set.intersection(*(set(v) for v in values)) if values else set()
-    mean = {k: statistics.fmean(v[k] for v in values) for k in keys}
-    std = {k: statistics.stdev(v[k] for v in values) if len(values) > 1 else 0.0 for k in keys}
-    return mean, std
+    return {k: [v[k] for v in values] for k in sorted(keys)}
 
 
-def _trials(storage: str, study_name: str) -> list[Any]:
+def _study(storage: str, study_name: str) -> Any:
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    return optuna.load_study(study_name=study_name, storage=storage).get_trials(deepcopy=False)
+    return optuna.load_study(study_name=study_name, storage=storage)
+
+
+def importances(study: Any) -> dict[str, float] | None:
+    """Optuna's fANOVA importance of each searched parameter (seeded, so a report
+    renders the same twice); None when the completed trials cannot support one
+    (fewer than two, or nothing varied)."""
+    import optuna
+
+    complete = [t for t in study.get_trials(deepcopy=False)
+                if t.state == optuna.trial.TrialState.COMPLETE]
+    if len(complete) < 2 or not any(len({str(t.params.get(k)) for t in complete}) > 1
+                                    for k in complete[0].params):
+        return None
+    try:
+        values = optuna.importance.get_param_importances(
+            study, evaluator=optuna.importance.FanovaImportanceEvaluator(seed=0))
+    except (RuntimeError, ValueError):
+        return None
+    return {k: float(v) for k, v in values.items()}
+
+
+def at_edges(trial: Any) -> list[dict[str, Any]]:
+    """The searched numeric parameters of ``trial`` that sit on (or within 5% of,
+    on the log scale when the range is logarithmic) the end of their range: the
+    search may have wanted to go further."""
+    from optuna.distributions import FloatDistribution, IntDistribution
+
+    edges = []
+    for name, distribution in trial.distributions.items():
+        if not isinstance(distribution, (FloatDistribution, IntDistribution)):
+            continue
+        low, high, value = distribution.low, distribution.high, trial.params[name]
+        if high <= low:
+            continue
+        if distribution.log:
+            position = (math.log(value) - math.log(low)) / (math.log(high) - math.log(low))
+        else:
+            position = (value - low) / (high - low)
+        if position <= 0.05 or position >= 0.95:
+            edges.append({"name": name, "value": value, "low": low, "high": high,
+                          "side": "lower" if position <= 0.05 else "upper"})
+    return edges
+
+
+def pruning_savings(rows: list[dict[str, Any]], planned: Any) -> dict[str, Any] | None:
+    """Epochs (Keras) or folds (cross-validation) that pruned trials did not run.
+    ``planned(row)`` gives the units a trial would have run to the end; the
+    seconds saved are estimated at the completed trials' seconds per unit."""
+    pruned = [r for r in rows if r["state"] == "pruned"]
+    done = [r for r in rows if r["state"] == "complete" and r["units"] and r["seconds"]]
+    if not pruned:
+        return None
+    planned_units = sum(planned(r) for r in pruned)
+    run_units = sum(r["units"] for r in pruned)
+    all_units = sum(planned(r) for r in rows if r["state"] in ("complete", "pruned"))
+    per_unit = (sum(r["seconds"] for r in done) / sum(r["units"] for r in done)) if done else None
+    saved = max(planned_units - run_units, 0)
+    return {"trials": len(pruned), "planned": planned_units, "run": run_units, "saved": saved,
+            "share": saved / all_units if all_units else 0.0,
+            "seconds": saved * per_unit if per_unit is not None else None}
 
 
 def _defaults(model_name: str) -> dict[str, Any]:
@@ -80,9 +147,11 @@ def model_results(store: Store, run: RunRecord) -> list[ModelResult]:
     from benchmark.models import models
 
     results = []
+    cv_folds = run.suite["study"].get("cv_folds")
     for study in run.studies:
         defaults = _defaults(study.model_name)
-        trials = _trials(store.url, study.optuna_study)
+        optuna_study = _study(store.url, study.optuna_study)
+        trials = optuna_study.get_trials(deepcopy=False)
         counts = {name: 0 for name in STATE_NAMES.values()}
         rows = []
         for trial in trials:
@@ -97,10 +166,22 @@ def model_results(store: Store, run: RunRecord) -> list[ModelResult]:
                          "folds": len(trial.user_attrs.get("fold_scores") or []),
                          "epochs": len(trial.user_attrs.get("history") or []),
                          "seconds": trial.duration.total_seconds() if trial.duration else None})
+            rows[-1]["units"] = rows[-1]["folds"] if cv_folds else rows[-1]["epochs"]
         best = next((t for t in trials if t.number == study.best_trial), None)
         evaluations = study.evaluations
-        mean, std = _mean_std([e.metrics for e in evaluations])
+        per_repeat = _per_repeat([e.metrics for e in evaluations])
+        mean = {k: statistics.fmean(v) for k, v in per_repeat.items()}
+        std = {k: statistics.stdev(v) if len(v) > 1 else 0.0 for k, v in per_repeat.items()}
+        # Every stored metric but the log loss is a proportion or an area under a curve.
+        intervals = {k: stats.confidence_interval(v, bounds=None if k == "log_loss" else (0, 1))
+                     for k, v in per_repeat.items()}
         spec = models.get(study.model_name) if study.model_name in models else None
+        fixed_epochs = (study.best_params or {}).get("epochs", defaults.get("epochs"))
+
+        def planned(row: dict[str, Any], fixed_epochs: Any = fixed_epochs) -> int:
+            if cv_folds:
+                return int(cv_folds)
+            return int(row["params"].get("epochs", fixed_epochs) or row["units"])
         results.append(ModelResult(
             dataset=study.dataset, label=study.model, model_name=study.model_name,
             description=spec.description if spec else study.model_name,
@@ -117,8 +198,52 @@ def model_results(store: Store, run: RunRecord) -> list[ModelResult]:
             threshold=(statistics.fmean(e.threshold for e in evaluations)
                        if evaluations and evaluations[0].threshold is not None else None),
             predictions=evaluations[0].predictions if evaluations else None,
-            architecture=evaluations[0].architecture if evaluations else None))
+            architecture=evaluations[0].architecture if evaluations else None,
+            repeat_scores=per_repeat, test_ci={k: v for k, v in intervals.items() if v},
+            importances=importances(optuna_study), edges=at_edges(best) if best else [],
+            pruning=pruning_savings(rows, planned)
+            if (cv_folds or (spec and spec.family == "keras")) else None))
     return results
+
+
+def comparisons(results: list[ModelResult], best: dict[str, ModelResult],
+                metric: str) -> dict[str, list[dict[str, Any]]]:
+    """Per dataset, the selected model tested against every other evaluated one."""
+    from benchmark.metrics import metrics, predict_labels
+    import numpy as np
+
+    higher = metrics.get(metric).direction == "maximize" if metric in metrics else True
+
+    def candidate(result: ModelResult) -> stats.Candidate:
+        labels = y_true = None
+        if result.predictions:
+            y_true = result.predictions["y_true"]
+            labels = predict_labels(np.asarray(result.predictions["proba"]),
+                                    result.threshold).tolist()
+        return stats.Candidate(result.label, result.repeat_scores.get(metric, []), y_true, labels)
+
+    table = {}
+    for dataset, selected in best.items():
+        others = [r for r in results if r.dataset == dataset and r.ok and r is not selected]
+        if others:
+            table[dataset] = stats.compare_to_selected(
+                candidate(selected), [candidate(r) for r in others], higher_is_better=higher)
+    return table
+
+
+def pareto_front(points: list[tuple[float, float]], maximize: bool = True) -> list[int]:
+    """Indices of the points (seconds, score) that no other point beats on both:
+    at least as fast and at least as good, better on one; sorted by time."""
+    sign = 1 if maximize else -1
+    front = []
+    for i, (time_i, score_i) in enumerate(points):
+        dominated = any(
+            time_j <= time_i and sign * score_j >= sign * score_i
+            and (time_j < time_i or sign * score_j > sign * score_i)
+            for j, (time_j, score_j) in enumerate(points) if j != i)
+        if not dominated:
+            front.append(i)
+    return sorted(front, key=lambda i: points[i][0])
 
 
 def best_by_dataset(results: list[ModelResult]) -> dict[str, ModelResult]:
@@ -134,10 +259,62 @@ def best_by_dataset(results: list[ModelResult]) -> dict[str, ModelResult]:
     return best
 
 
+# Works every report of this kind rests on, cited where the text uses them.
+TOOL_REFERENCES = {
+    "optuna": "T. Akiba, S. Sano, T. Yanase, T. Ohta and M. Koyama, \"Optuna: A next-generation "
+              "hyperparameter optimization framework,\" in Proc. ACM SIGKDD, 2019, pp. 2623-2631.",
+    "tpe": "J. Bergstra, R. Bardenet, Y. Bengio and B. Kegl, \"Algorithms for hyper-parameter "
+           "optimization,\" in Proc. NeurIPS, 2011.",
+    "fanova": "F. Hutter, H. Hoos and K. Leyton-Brown, \"An efficient approach for assessing "
+              "hyperparameter importance,\" in Proc. ICML, 2014, pp. 754-762.",
+    "sklearn": "F. Pedregosa et al., \"Scikit-learn: Machine learning in Python,\" J. Machine "
+               "Learning Research, vol. 12, pp. 2825-2830, 2011.",
+    "tensorflow": "M. Abadi et al., \"TensorFlow: A system for large-scale machine learning,\" in "
+                  "Proc. USENIX OSDI, 2016, pp. 265-283.",
+    "keras": "F. Chollet et al., \"Keras,\" 2015. [Online]. Available: https://keras.io",
+    "mcnemar": "Q. McNemar, \"Note on the sampling error of the difference between correlated "
+               "proportions or percentages,\" Psychometrika, vol. 12, no. 2, pp. 153-157, 1947.",
+    "bh": "Y. Benjamini and Y. Hochberg, \"Controlling the false discovery rate: A practical and "
+          "powerful approach to multiple testing,\" J. Royal Statistical Society B, vol. 57, "
+          "no. 1, pp. 289-300, 1995.",
+}
+
+
+def references(results: list[ModelResult], sampler: str,
+               compared: dict[str, list[dict[str, Any]]]) -> list[dict[str, str]]:
+    """The reference list in order of first citation: tools, then each model used."""
+    keys = ["optuna"] + (["tpe"] if sampler == "tpe" else [])
+    if any(r.importances for r in results):
+        keys.append("fanova")
+    families = {r.family for r in results}
+    if "sklearn" in families or any(r.family == "keras" for r in results):
+        keys.append("sklearn")
+    if "keras" in families:
+        keys += ["tensorflow", "keras"]
+    if any(row["mcnemar"] for rows in compared.values() for row in rows):
+        keys.append("mcnemar")
+    if any(row["corrected"] for rows in compared.values() for row in rows):
+        keys.append("bh")
+    entries = [{"key": key, "text": TOOL_REFERENCES[key]} for key in keys]
+    for result in results:
+        key = f"model:{result.model_name}"
+        if result.reference and all(e["key"] != key for e in entries):
+            entries.append({"key": key, "text": result.reference})
+    return entries
+
+
 def build(store: Store, run_id: str) -> dict[str, Any]:
+    from benchmark.metrics import metrics
+    from benchmark.report import narrative
+
     run = store.resolve(run_id)
     results = model_results(store, run)
     suite = run.suite
+    metric = suite["study"]["metric"]
+    maximize = metrics.get(metric).direction == "maximize" if metric in metrics else True
+    best = best_by_dataset(results)
+    compared = comparisons(results, best, metric)
+    cited = references(results, suite["study"]["sampler"]["name"], compared)
     duration = (run.finished_at - run.started_at).total_seconds() if run.finished_at else None
     datasets = [{"name": d.name, "source": d.source, **d.summary} for d in run.datasets]
     return {
@@ -156,5 +333,11 @@ def build(store: Store, run_id: str) -> dict[str, Any]:
         "results": results,
         # One entry per suite model, in suite order (results repeat them per dataset).
         "models": list({r.label: r for r in results}.values()),
-        "best": best_by_dataset(results),
+        "best": best,
+        "comparisons": compared,
+        "discussion": narrative.discussion(results, best, compared, metric, maximize),
+        "references": cited,
+        "citations": {entry["key"]: number for number, entry in enumerate(cited, start=1)},
+        "sections": suite["report"].get("sections") or list(SECTIONS),
+        "figure_kinds": suite["report"].get("figures") or list(FIGURES),
     }

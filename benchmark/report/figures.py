@@ -50,7 +50,8 @@ def curves(history: list[dict[str, float]], title: str = "") -> bytes:
         for axis in (left, right):
             axis.text(0.5, 0.5, "no epochs recorded", ha="center", va="center",
                       transform=axis.transAxes)
-    left.legend(loc="lower right")
+    if epochs:
+        left.legend(loc="lower right")
     if title:
         figure.suptitle(title)
     return _png(figure)
@@ -227,4 +228,66 @@ def sample_grid(samples: list[dict[str, str]]) -> bytes:
         image = np.asarray(Image.open(io.BytesIO(base64.b64decode(sample["png"]))))
         axis.imshow(image, cmap="gray" if image.ndim == 2 else None, interpolation="nearest")
         axis.set_title(sample["label"], fontsize=6, pad=1.5)
+    return _png(figure)
+
+
+def importances(per_model: dict[str, dict[str, float]]) -> bytes:
+    """Optuna's fANOVA hyper-parameter importances, one panel per model."""
+    heights = [0.35 + 0.16 * len(values) for values in per_model.values()]
+    figure, axes = plt.subplots(len(per_model), 1, figsize=(COLUMN_WIDTH, 0.3 + sum(heights)),
+                                layout="constrained", squeeze=False,
+                                gridspec_kw={"height_ratios": heights})
+    for index, (axis, (label, values)) in enumerate(zip(axes[:, 0], per_model.items())):
+        names = list(values)[::-1]  # most important on top
+        axis.barh(names, [values[n] for n in names], color=f"C{index}", height=0.6)
+        axis.set_xlim(0, 1)
+        axis.set_title(label, loc="left")
+        axis.tick_params(axis="y", labelsize=6.5)
+        axis.grid(axis="y", visible=False)
+    axes[-1, 0].set_xlabel("Importance (share of the objective's variance, fANOVA)")
+    return _png(figure)
+
+
+def trade_off(series: dict[str, dict[str, list[float]]], front: list[tuple[float, float]],
+              metric: str) -> bytes:
+    """Validation score against training time of every completed trial, per model,
+    with the Pareto front (no trial both faster and better) as a line."""
+    figure, axis = plt.subplots(figsize=(COLUMN_WIDTH, 2.1), layout="constrained")
+    for index, (label, points) in enumerate(series.items()):
+        axis.scatter(points["seconds"], points["values"], s=9, color=f"C{index}", alpha=0.7,
+                     label=label)
+    if front:
+        xs, ys = zip(*front)
+        axis.step(xs, ys, where="post", color="black", linewidth=0.9, label="Pareto front")
+        axis.scatter(xs, ys, s=22, facecolors="none", edgecolors="black", linewidths=0.8)
+    if series and max((max(p["seconds"], default=1) for p in series.values()), default=1) / \
+            max(min((min(p["seconds"], default=1) for p in series.values()), default=1), 1e-3) > 20:
+        axis.set_xscale("log")
+    axis.set_xlabel("Training time of the trial (s)")
+    axis.set_ylabel(f"Validation {metric}")
+    if series:
+        axis.legend(loc="lower right", fontsize=6.5)
+    return _png(figure)
+
+
+def accuracy_loss(histories: dict[str, list[dict[str, float]]]) -> bytes:
+    """Accuracy against loss, epoch by epoch, of each model's best trial: training
+    (left) and validation (right), as seed 003 plots them; the square marks the
+    first epoch."""
+    figure, axes = plt.subplots(1, 2, figsize=(COLUMN_WIDTH, 1.8), layout="constrained",
+                                sharey=True)
+    for axis, prefix, name in ((axes[0], "", "Training"), (axes[1], "val_", "Validation")):
+        for index, (label, history) in enumerate(histories.items()):
+            points = [(h[prefix + "loss"], h[prefix + "accuracy"]) for h in history
+                      if prefix + "loss" in h and prefix + "accuracy" in h]
+            if not points:
+                continue
+            xs, ys = zip(*points)
+            axis.plot(xs, ys, "-o", markersize=2, linewidth=0.9, color=f"C{index}", label=label)
+            axis.plot(xs[0], ys[0], "s", markersize=3.5, color=f"C{index}")
+        axis.set_xlabel(f"{name} loss")
+        axis.set_title(name, loc="left")
+    axes[0].set_ylabel("Accuracy")
+    if histories:
+        axes[1].legend(loc="lower left", fontsize=6)
     return _png(figure)

@@ -12,51 +12,17 @@ import jinja2
 from benchmark import __version__
 from benchmark.report import context as report_context
 from benchmark.report import figures
+from benchmark.report.format import number, p_value, roman, seconds
 from benchmark.store import Store
 
 # Rows per model in the appendix's trial tables; the database keeps them all.
 MAX_TRIAL_ROWS = 15
 
-ROMAN = [(1000, "M"), (900, "CM"), (500, "D"), (400, "CD"), (100, "C"), (90, "XC"),
-         (50, "L"), (40, "XL"), (10, "X"), (9, "IX"), (5, "V"), (4, "IV"), (1, "I")]
-
-
-def roman(number: int) -> str:
-    text = ""
-    for value, letters in ROMAN:
-        count, number = divmod(number, value)
-        text += letters * count
-    return text
-
-
-def number(value: Any, digits: int = 4) -> str:
-    if value is None:
-        return "–"
-    if isinstance(value, bool):
-        return str(value).lower()
-    if isinstance(value, int):
-        return f"{value:,}"
-    if isinstance(value, float):
-        return f"{value:.{digits}g}" if abs(value) < 1e-3 and value != 0 else f"{value:.{digits}f}"
-    return str(value)
-
-
-def seconds(value: float | None) -> str:
-    if value is None:
-        return "–"
-    if value < 1:
-        return f"{value:.2f} s"
-    if value < 60:
-        return f"{value:.1f} s"
-    minutes, secs = divmod(value, 60)
-    return f"{int(minutes)} min {secs:.0f} s"
-
-
 def environment() -> jinja2.Environment:
     env = jinja2.Environment(loader=jinja2.PackageLoader("benchmark", "templates"),
                              autoescape=True, trim_blocks=True, lstrip_blocks=True,
                              undefined=jinja2.StrictUndefined)
-    env.filters.update(roman=roman, num=number, secs=seconds)
+    env.filters.update(roman=roman, num=number, secs=seconds, pval=p_value)
     return env
 
 
@@ -65,47 +31,71 @@ def _data_uri(png: bytes) -> str:
 
 
 def draw(ctx: dict[str, Any], figure_dir: Path | None) -> dict[str, str]:
-    """Draws every figure; returns name -> data URI (and writes PNGs to figure_dir)."""
+    """Draws every figure the suite's report asks for; returns name -> data URI
+    (and writes the PNGs to figure_dir)."""
     drawn: dict[str, bytes] = {}
+    kinds = set(ctx["figure_kinds"])
     classes = {d["name"]: d["class_names"] for d in ctx["datasets"]}
+    metric = ctx["study"]["metric"]
+    maximize = all(r.direction == "maximize" for r in ctx["results"])
     for dataset in ctx["datasets"]:
         name = dataset["name"]
         results = [r for r in ctx["results"] if r.dataset == name]
-        series = {r.label: figures.history_points(r.trials, r.direction) for r in results}
-        metric = ctx["study"]["metric"]
-        drawn[f"search-{name}"] = figures.search_history(series, metric)
-        drawn[f"balance-{name}"] = figures.class_balance(dataset["class_names"],
-                                                         dataset["class_counts"])
-        if dataset.get("samples"):
+        if "search_history" in kinds:
+            series = {r.label: figures.history_points(r.trials, r.direction) for r in results}
+            drawn[f"search-{name}"] = figures.search_history(series, metric)
+        if "class_balance" in kinds:
+            drawn[f"balance-{name}"] = figures.class_balance(dataset["class_names"],
+                                                             dataset["class_counts"])
+        if dataset.get("samples") and "samples" in kinds:
             drawn[f"samples-{name}"] = figures.sample_grid(dataset["samples"])
         tabular = dataset.get("tabular") or {}
-        if tabular.get("correlation"):
+        if tabular.get("correlation") and "correlation" in kinds:
             drawn[f"correlation-{name}"] = figures.correlation(**{
                 k: tabular["correlation"][k] for k in ("columns", "values")})
+        ranked = {r.label: r.importances for r in results if r.importances}
+        if ranked and "importances" in kinds:
+            drawn[f"importances-{name}"] = figures.importances(ranked)
+        timed = {r.label: {"seconds": [t["seconds"] for t in r.trials if _timed(t)],
+                           "values": [t["value"] for t in r.trials if _timed(t)]} for r in results}
+        timed = {label: points for label, points in timed.items() if points["values"]}
+        if timed and "pareto" in kinds:
+            points = [(s, v) for p in timed.values() for s, v in zip(p["seconds"], p["values"])]
+            front = [points[i] for i in report_context.pareto_front(points, maximize)]
+            drawn[f"pareto-{name}"] = figures.trade_off(timed, front, metric)
+        histories = {r.label: r.best_history for r in results
+                     if any("val_accuracy" in h and "val_loss" in h for h in r.best_history)}
+        if histories and "accuracy_loss" in kinds:
+            drawn[f"accloss-{name}"] = figures.accuracy_loss(histories)
         scored = [r for r in results if r.predictions]
-        if scored and len(dataset["class_names"]) == 2:
+        if scored and len(dataset["class_names"]) == 2 and "roc" in kinds:
             drawn[f"roc-{name}"] = figures.roc_pr({
                 r.label: figures.roc_pr_points(r.predictions["y_true"],
                                                [row[1] for row in r.predictions["proba"]],
                                                r.threshold) for r in scored})
-        elif scored and dataset["kind"] == "tabular":
+        elif scored and dataset["kind"] == "tabular" and "roc" in kinds:
             for r in scored:
                 drawn[f"roc-{name}-{r.label}"] = figures.roc_one_vs_rest(
                     r.predictions["y_true"], r.predictions["proba"], dataset["class_names"])
-        if dataset["kind"] == "tabular" and any(r.confusion for r in results):
+        if dataset["kind"] == "tabular" and any(r.confusion for r in results) \
+                and "confusion" in kinds:
             drawn[f"confusions-{name}"] = figures.confusion_grid(
                 {r.label: r.confusion for r in results if r.confusion}, dataset["class_names"])
     for result in ctx["results"]:
         key = f"{result.dataset}-{result.label}"
-        if result.best_history:
+        if result.best_history and "curves" in kinds:
             drawn[f"curves-{key}"] = figures.curves(result.best_history)
-        if result.confusion:
+        if result.confusion and "confusion" in kinds:
             drawn[f"confusion-{key}"] = figures.confusion(result.confusion, classes[result.dataset])
     if figure_dir is not None:
         figure_dir.mkdir(parents=True, exist_ok=True)
         for name, png in drawn.items():
             (figure_dir / f"{name}.png").write_bytes(png)
     return {name: _data_uri(png) for name, png in drawn.items()}
+
+
+def _timed(trial: dict[str, Any]) -> bool:
+    return trial["state"] == "complete" and trial["value"] is not None and bool(trial["seconds"])
 
 
 def render_html(ctx: dict[str, Any], figure_uris: dict[str, str]) -> str:

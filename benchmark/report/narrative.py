@@ -1,0 +1,192 @@
+"""The Discussion, written from the numbers of the run.
+
+Each function returns plain-text paragraphs (the template escapes them) and
+says only what the stored results support: a sentence whose number is missing
+is left out, not filled with a stock phrase."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from benchmark.report.context import ModelResult, pareto_front
+from benchmark.report.format import number, p_value, seconds
+
+# Train-minus-validation accuracy at the last epoch above which the discussion
+# calls a model overfitted; below a tenth of it the curves are called close.
+OVERFIT_GAP = 0.05
+
+
+def _p(value: float | None) -> str:
+    if value is None:
+        return "undefined"
+    text = p_value(value)
+    return text if text.startswith("<") else f"= {text}"
+
+
+def _score(result: ModelResult, metric: str) -> str:
+    text = number(result.test.get(metric))
+    interval = result.test_ci.get(metric)
+    if interval:
+        text += f" (95% CI {number(interval[0])} to {number(interval[1])})"
+    return text
+
+
+def winners(results: list[ModelResult], best: dict[str, ModelResult],
+            comparisons: dict[str, list[dict[str, Any]]], metric: str) -> list[str]:
+    """Which model won on each data set, by how much, and whether that holds."""
+    paragraphs = []
+    for dataset, selected in best.items():
+        rows = comparisons.get(dataset) or []
+        others = {r.label: r for r in results if r.dataset == dataset and r.ok and r is not selected}
+        text = (f"On {dataset}, {selected.label} had the best validation {metric} "
+                f"({number(selected.best_value)}) and scored {_score(selected, metric)} on the test split.")
+        if not rows:
+            paragraphs.append(text + " It was the only model evaluated, so there is nothing to compare it with.")
+            continue
+        closest = min(rows, key=lambda row: abs(row["difference"]))
+        other = others[closest["other"]]
+        difference = closest["difference"]
+        if difference == 0:
+            text += f" {other.label} scored the same ({number(other.test.get(metric))})."
+        elif closest["better"]:
+            text += (f" The closest other model, {other.label}, scored {_score(other, metric)}, "
+                     f"{number(abs(difference))} lower.")
+        else:
+            text += (f" {other.label} scored higher on the test split: {_score(other, metric)}, "
+                     f"{number(abs(difference))} more, although the validation score, which the "
+                     f"selection uses, ranked it lower.")
+        text += " " + _significance(selected.label, other.label, closest, len(rows))
+        paragraphs.append(text)
+    return paragraphs
+
+
+def _significance(selected: str, other: str, row: dict[str, Any], comparisons: int) -> str:
+    sentences = []
+    correction = (f" (p adjusted for {comparisons} comparisons by Benjamini-Hochberg)"
+                  if row["corrected"] else "")
+    test = row["mcnemar"]
+    if test is not None:
+        if test["only_a"] + test["only_b"] == 0:
+            sentences.append(f"The two models classify every one of the {test['n']} test samples "
+                             f"alike, so McNemar's test has nothing to weigh.")
+        else:
+            verdict = "significant at the 5% level" if test["significant"] else \
+                "not significant: this test split does not show that either model is better"
+            sentences.append(
+                f"Of the {test['n']} test samples, {test['only_a']} are classified correctly only "
+                f"by {selected} and {test['only_b']} only by {other}; McNemar's exact test gives "
+                f"p {_p(test['p_adjusted'])}{correction}, {verdict} "
+                f"(odds ratio {test['odds_ratio']:.2f}).")
+    paired = row["paired"]
+    if paired is not None:
+        if paired["p_value"] is None:
+            sentences.append(f"Over the {paired['n']} repeated refits the difference was the same "
+                             f"every time ({number(paired['mean_difference'])}).")
+        else:
+            verdict = "significant" if paired["significant"] else "not significant"
+            sentences.append(
+                f"Over {paired['n']} refits with shared seeds, the paired t-test gives "
+                f"p {_p(paired['p_adjusted'])} ({verdict}; Cohen's d_z = {paired['cohen_dz']:.2f}).")
+    elif test is not None:
+        sentences.append("With a single refit per model there is no paired test over repeats; "
+                         "set evaluation.repeats to 3 or more for one.")
+    return " ".join(sentences)
+
+
+def training_curves(result: ModelResult) -> str | None:
+    """Overfitting and convergence of the best trial, from its per-epoch curves."""
+    history = [h for h in result.best_history if "val_accuracy" in h and "accuracy" in h]
+    if len(history) < 2:
+        return None
+    last = history[-1]
+    val = [h["val_accuracy"] for h in history]
+    best_epoch = val.index(max(val)) + 1
+    gap = last["accuracy"] - last["val_accuracy"]
+    text = (f"{result.label}: after {len(history)} epochs the best trial (#{result.best_trial}) "
+            f"reached {number(last['accuracy'])} training and {number(last['val_accuracy'])} "
+            f"validation accuracy, a gap of {number(gap, 3)}")
+    if gap > OVERFIT_GAP:
+        text += ", a sign of overfitting (more dropout, augmentation or early stopping may help)."
+    elif gap < -OVERFIT_GAP:
+        text += "; validation accuracy above training accuracy is what dropout and augmentation, " \
+                "active only in training, produce."
+    else:
+        text += ", so it does not overfit noticeably."
+    if best_epoch == len(history) and val[-1] > val[-2]:
+        text += (f" Its validation accuracy was still rising at the last epoch "
+                 f"(+{number(val[-1] - val[-2], 3)}): it had not converged, and more epochs may help.")
+    else:
+        text += (f" Its validation accuracy peaked at epoch {best_epoch} of {len(history)}"
+                 f"{'' if best_epoch == len(history) else '; later epochs did not improve it'}.")
+    return text
+
+
+def edges(result: ModelResult) -> str | None:
+    if not result.edges:
+        return None
+    parts = [f"{e['name']} = {number(e['value'])} (range {number(e['low'])} to {number(e['high'])}, "
+             f"{e['side']} end)" for e in result.edges]
+    return (f"The best {result.label} configuration sits at the edge of its search range for "
+            f"{'; '.join(parts)}: the optimum may lie beyond it, so a wider range is worth a try.")
+
+
+def pruning(result: ModelResult) -> str | None:
+    saved = result.pruning
+    if not saved:
+        return None
+    unit = "folds" if result.family == "sklearn" else "epochs"
+    one = saved["trials"] == 1
+    text = (f"The pruner stopped {saved['trials']} of {result.label}'s trials early; "
+            f"{'it' if one else 'they'} ran {saved['run']} of {'its' if one else 'their'} "
+            f"{saved['planned']} planned {unit}, which spared "
+            f"{100 * saved['share']:.0f}% of the {unit} the search would otherwise have run")
+    if saved["seconds"]:
+        text += f" (about {seconds(saved['seconds'])} of training)"
+    return text + "."
+
+
+def trade_off(results: list[ModelResult], metric: str, maximize: bool = True) -> list[str]:
+    """Accuracy against training time of the final models (seed 000's LeNet-5
+    against AlexNet): who is on the Pareto front and what speed buys."""
+    paragraphs = []
+    for dataset in dict.fromkeys(r.dataset for r in results):
+        scored = [r for r in results if r.dataset == dataset and r.ok and r.fit_seconds
+                  and r.test.get(metric) is not None]
+        if len(scored) < 2:
+            continue
+        sign = 1 if maximize else -1
+        front = [scored[i] for i in pareto_front([(r.fit_seconds, r.test[metric]) for r in scored],
+                                                 maximize)]
+        top = max(scored, key=lambda r: sign * r.test[metric])
+        fastest = min(scored, key=lambda r: r.fit_seconds)
+        if top is fastest:
+            text = (f"On {dataset}, {top.label} is both the best by test {metric} "
+                    f"({number(top.test[metric])}) and the fastest to train ({seconds(top.fit_seconds)}).")
+        else:
+            text = (f"On {dataset}, {top.label} has the best test {metric} ({number(top.test[metric])}) "
+                    f"but takes {seconds(top.fit_seconds)} to train; {fastest.label} trains in "
+                    f"{seconds(fastest.fit_seconds)}, {top.fit_seconds / fastest.fit_seconds:.1f} times "
+                    f"faster, for a test {metric} of {number(fastest.test[metric])} "
+                    f"({number(abs(top.test[metric] - fastest.test[metric]), 3)} "
+                    f"{'lower' if maximize else 'higher'}).")
+        dominated = [r.label for r in scored if r not in front]
+        text += (f" The Pareto front of {metric} against training time holds "
+                 f"{', '.join(r.label for r in front)}")
+        text += (f"; {', '.join(dominated)} {'is' if len(dominated) == 1 else 'are'} beaten on both."
+                 if dominated else ".")
+        paragraphs.append(text)
+    return paragraphs
+
+
+def discussion(results: list[ModelResult], best: dict[str, ModelResult],
+               comparisons: dict[str, list[dict[str, Any]]], metric: str,
+               maximize: bool = True) -> list[str]:
+    paragraphs = winners(results, best, comparisons, metric)
+    paragraphs += trade_off(results, metric, maximize)
+    for result in results:
+        if not result.ok:
+            continue
+        sentences = [s for s in (training_curves(result), pruning(result), edges(result)) if s]
+        if sentences:
+            paragraphs.append(" ".join(sentences))
+    return paragraphs
