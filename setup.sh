@@ -10,6 +10,7 @@ DEBIAN_PACKAGES=(
   libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz0b libharfbuzz-subset0 libfontconfig1  # WeasyPrint (PDF; subset: smaller embedded fonts)
   fonts-texgyre fonts-liberation                                # IEEE-like serif faces
   poppler-utils                                                 # pdftotext/pdftoppm: tests, looking at pages
+  postgresql                                                    # a real server for the storage/nightly tests (started per test session on loopback)
 )
 
 missing=()

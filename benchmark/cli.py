@@ -33,9 +33,11 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     run = commands.add_parser("run", help="run a suite and render its report")
-    run.add_argument("suite", type=Path, help="suite file, e.g. suites/cnn.yaml")
+    run.add_argument("suite", type=Path, nargs="?", help="suite file, e.g. suites/cnn.yaml")
     _add_overrides(run)
     _add_storage(run)
+    run.add_argument("--resume", metavar="RUN_ID",
+                     help="finish an interrupted run instead (keeps its finished trials)")
     run.add_argument("--quiet", action="store_true", help="no progress output")
 
     validate = commands.add_parser("validate", help="check a suite without running it")
@@ -46,17 +48,50 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("run_id", help="a run id, or 'latest'")
     _add_storage(report)
 
+    compare = commands.add_parser(
+        "compare", help="verdicts of one run against another (and a comparison report)")
+    compare.add_argument("baseline", help="run id, or latest, previous, best")
+    compare.add_argument("current", help="run id, or latest, previous, best")
+    compare.add_argument("--suite", help="suite name for latest/previous/best (default: the "
+                                         "latest run's suite)")
+    _add_storage(compare)
+
+    nightly = commands.add_parser(
+        "nightly", help="run suites, compare each with its baseline; exit 1 on a regression")
+    nightly.add_argument("suites", type=Path, nargs="+", metavar="SUITE")
+    nightly.add_argument("--baseline", metavar="RUN_ID",
+                         help="compare with this run instead of the last good run on this machine")
+    _add_overrides(nightly)
+    _add_storage(nightly)
+    nightly.add_argument("--quiet", action="store_true", help="no progress output")
+
+    history = commands.add_parser("history", help="every run of a suite with its headline numbers")
+    history.add_argument("suite", help="suite name")
+    _add_storage(history)
+
     commands.add_parser("list", help="show registered datasets, models, metrics, samplers, pruners")
     return parser
+
+
+def _command() -> str:
+    return shlex.join(["python", "-m", "benchmark", *sys.argv[1:]])
 
 
 def _run(args: argparse.Namespace) -> int:
     from benchmark import runner, suite
 
-    loaded, text = suite.read(args.suite, args.overrides)
-    result = runner.run(loaded, text, storage=args.storage, reports_dir=args.reports_dir,
-                        command=shlex.join(["python", "-m", "benchmark", *sys.argv[1:]]),
-                        progress=not args.quiet, origin=str(args.suite))
+    if args.resume:
+        if args.suite is not None or args.overrides:
+            raise UserError("--resume takes the suite from the stored run; give no suite file "
+                            "or --set with it")
+        result = runner.resume(args.storage, args.resume, reports_dir=args.reports_dir,
+                               progress=not args.quiet)
+    elif args.suite is None:
+        raise UserError("run needs a suite file (e.g. suites/cnn.yaml) or --resume RUN_ID")
+    else:
+        loaded, text = suite.read(args.suite, args.overrides)
+        result = runner.run(loaded, text, storage=args.storage, reports_dir=args.reports_dir,
+                            command=_command(), progress=not args.quiet, origin=str(args.suite))
     print(f"run {result.run_id} finished")
     print(f"HTML report: {result.html}")
     print(f"PDF report:  {result.pdf}")
@@ -117,16 +152,63 @@ def _list(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"run": _run, "validate": _validate, "report": _report, "list": _list}
+def _compare(args: argparse.Namespace) -> int:
+    from benchmark import nightly
+    from benchmark.store import Store
+
+    store = Store(args.storage, create=False)
+    store.mark_interrupted()
+    baseline = nightly.resolve(store, args.baseline, args.suite)
+    current = nightly.resolve(store, args.current, args.suite or baseline.suite_name)
+    if baseline.suite_name != current.suite_name:
+        print(f"warning: comparing runs of two suites ({baseline.suite_name} and "
+              f"{current.suite_name}): only the pairs they share get verdicts", file=sys.stderr)
+    comparison = nightly.compare_runs(store, baseline, current, args.reports_dir)
+    for line in nightly.summary_lines(comparison):
+        print(line)
+    print(f"HTML report: {comparison.html}")
+    print(f"PDF report:  {comparison.pdf}")
+    return 0
+
+
+def _nightly(args: argparse.Namespace) -> int:
+    from benchmark import nightly
+
+    return nightly.nightly(args.suites, storage=args.storage, reports_dir=args.reports_dir,
+                           overrides=args.overrides, baseline=args.baseline,
+                           progress=not args.quiet, command=_command())
+
+
+def _history(args: argparse.Namespace) -> int:
+    from benchmark import nightly
+    from benchmark.store import Store
+
+    for line in nightly.history(Store(args.storage, create=False), args.suite):
+        print(line)
+    return 0
+
+
+COMMANDS = {"run": _run, "validate": _validate, "report": _report, "compare": _compare,
+            "nightly": _nightly, "history": _history, "list": _list}
+
+
+def _terminate(signum: int, frame: object) -> None:
+    # SIGTERM (systemd stopping the service, a CI timeout) ends a run like
+    # Ctrl-C: the run is marked 'interrupted' and can be resumed.
+    raise KeyboardInterrupt
 
 
 def main(argv: list[str] | None = None) -> int:
+    import signal
+
     args = build_parser().parse_args(argv)
+    signal.signal(signal.SIGTERM, _terminate)
     try:
         return COMMANDS[args.command](args)
     except UserError as error:
         print(f"error: {error}", file=sys.stderr)
         return error.exit_code
     except KeyboardInterrupt:
-        print("interrupted; the run is marked 'interrupted' in the database", file=sys.stderr)
+        print("interrupted; a run in progress is marked 'interrupted' in the database (finish it "
+              "with: python -m benchmark run --resume RUN_ID)", file=sys.stderr)
         return 130

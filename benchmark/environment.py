@@ -66,4 +66,13 @@ def capture(suite_file: str | None = None) -> dict[str, Any]:
         "packages": versions,
         "device": None,
         "suite_git": suite_commit(suite_file),
+        # Which process wrote the run, so that a run left 'running' by a killed
+        # process can be told from one still going (Store.mark_interrupted).
+        "pid": os.getpid(),
     }
+
+
+def machine(environment: dict[str, Any]) -> dict[str, Any]:
+    """The machine description that makes timings comparable: the hardware, not
+    the host name (CI runners of one type share a description, not a name)."""
+    return {key: environment.get(key) for key in ("cpu", "cpu_count", "memory_gib", "device")}

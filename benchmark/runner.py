@@ -125,8 +125,30 @@ class Progress:
             self.bar = None
 
 
+def _close_interrupted(study: Any) -> tuple[int, float]:
+    """Trials a killed run left RUNNING are marked failed ('interrupted'); returns
+    how many trials had finished before (they count towards the budget, once)
+    and the seconds they took."""
+    from optuna.trial import TrialState
+
+    finished, seconds = 0, 0.0
+    for trial in study.get_trials(deepcopy=False):
+        if trial.state in (TrialState.RUNNING, TrialState.WAITING):
+            study._storage.set_trial_user_attr(trial._trial_id, "error",
+                                               "interrupted: the run was stopped during this trial")
+            study._storage.set_trial_state_values(trial._trial_id, TrialState.FAIL)
+        elif trial.state.is_finished():
+            finished += 1
+            seconds += trial.duration.total_seconds() if trial.duration else 0.0
+    return finished, seconds
+
+
 def _study(store: Store, run_id: str, suite: Suite, dataset_name: str, n_classes: int,
-           data: DataRef, entry: ModelEntry, pool: WorkerPool, progress: Progress) -> None:
+           data: DataRef, entry: ModelEntry, pool: WorkerPool, progress: Progress,
+           existing: StudyRecord | None = None) -> None:
+    """Search and evaluate one (dataset, model) pair. With ``existing`` (a resumed
+    run), the stored study goes on where it stopped; a pair whose search and
+    evaluation were saved is left as it is."""
     import optuna
     from sklearn.metrics import confusion_matrix
 
@@ -134,15 +156,28 @@ def _study(store: Store, run_id: str, suite: Suite, dataset_name: str, n_classes
     settings = suite.study
     space = Space.from_spec(entry.search)
     study_name = f"{run_id}/{dataset_name}/{entry.label}"
-    study = optuna.create_study(
-        study_name=study_name, storage=store.url, direction=settings.objective_direction,
-        sampler=settings.sampler.create(seed=settings.seed), pruner=settings.pruner.create())
-    with store.session() as session:
-        record = StudyRecord(run_id=run_id, dataset=dataset_name, model=entry.label,
-                             model_name=entry.model, optuna_study=study_name,
-                             metric=settings.metric, direction=settings.objective_direction,
-                             space=space.describe())
-        session.add(record)
+    sampler = settings.sampler.create(seed=settings.seed)
+    done_before, seconds_before = 0, 0.0
+    if existing is not None and existing.search_seconds is not None:
+        progress.message(f"{dataset_name} / {entry.label}: done before the interruption")
+        return
+    if existing is not None:
+        study = optuna.load_study(study_name=study_name, storage=store.url, sampler=sampler,
+                                  pruner=settings.pruner.create())
+        done_before, seconds_before = _close_interrupted(study)
+        record = existing
+        progress.message(f"{dataset_name} / {entry.label}: resuming after {done_before} "
+                         f"finished trial(s)")
+    else:
+        study = optuna.create_study(
+            study_name=study_name, storage=store.url, direction=settings.objective_direction,
+            sampler=sampler, pruner=settings.pruner.create())
+        with store.session() as session:
+            record = StudyRecord(run_id=run_id, dataset=dataset_name, model=entry.label,
+                                 model_name=entry.model, optuna_study=study_name,
+                                 metric=settings.metric, direction=settings.objective_direction,
+                                 space=space.describe())
+            session.add(record)
 
     def task_for(trial: Any, params: dict[str, Any]) -> TrialTask:
         return TrialTask(storage_url=store.url, study_name=study_name, trial_id=trial._trial_id,
@@ -151,15 +186,17 @@ def _study(store: Store, run_id: str, suite: Suite, dataset_name: str, n_classes
                          cv_folds=settings.cv_folds, search_sample=entry.search_sample,
                          threshold=settings.threshold)
 
-    progress.start(f"{dataset_name} / {entry.label}", settings.n_trials)
+    n_trials = None if settings.n_trials is None else max(settings.n_trials - done_before, 0)
+    timeout = None if settings.timeout is None else max(settings.timeout - seconds_before, 0)
+    progress.start(f"{dataset_name} / {entry.label}", n_trials)
     started = now()
     try:
-        optimize(study, space=space, task_for=task_for, pool=pool, n_trials=settings.n_trials,
-                 timeout=settings.timeout,
+        optimize(study, space=space, task_for=task_for, pool=pool, n_trials=n_trials,
+                 timeout=timeout,
                  on_trial=lambda trial, outcome: progress.trial(study, trial, outcome, settings.metric))
     finally:
         progress.close()
-    search_seconds = (now() - started).total_seconds()
+    search_seconds = (now() - started).total_seconds() + seconds_before
 
     evaluations: list[EvaluationRecord] = []
     error = None
@@ -215,9 +252,10 @@ def load_datasets(suite: Suite, origin: str = "suite") -> dict[str, Loaded]:
 
 
 def run(suite: Suite, suite_text: str, *, storage: str, reports_dir: Path, command: str = "",
-        progress: bool = True, origin: str = "suite") -> RunResult:
+        progress: bool = True, origin: str = "suite", resume_id: str | None = None) -> RunResult:
     """Run a validated suite end to end; returns where the report landed. ``origin``
-    (the suite's file) starts every error message about the suite's data."""
+    (the suite's file) starts every error message about the suite's data. With
+    ``resume_id`` (see ``resume``), that stored run is finished instead of a new one."""
     # Load every data set first: a data error must stop the run before anything is written.
     loaded = load_datasets(suite, origin)
     for name, data in loaded.items():
@@ -225,30 +263,46 @@ def run(suite: Suite, suite_text: str, *, storage: str, reports_dir: Path, comma
             print(f"warning: datasets.{name}: {warning}", file=sys.stderr)
 
     store = Store(storage)
-    run_id = store.new_run_id()
-    run_dir = reports_dir / suite.name / run_id
-    run_dir.mkdir(parents=True)
-    (run_dir / "suite.yaml").write_text(suite_text)
-    with store.session() as session:
-        session.add(RunRecord(id=run_id, suite_name=suite.name, suite_yaml=suite_text,
-                              suite=suite.to_json(), suite_hash=suite.hash(), seed=suite.study.seed,
-                              status="running", command=command,
-                              environment=environment.capture(origin),
-                              started_at=now()))
+    existing: dict[tuple[str, str], StudyRecord] = {}
+    stored_datasets: set[str] = set()
+    if resume_id is None:
+        run_id = store.new_run_id()
+        run_dir = reports_dir / suite.name / run_id
+        run_dir.mkdir(parents=True)
+        (run_dir / "suite.yaml").write_text(suite_text)
+        with store.session() as session:
+            session.add(RunRecord(id=run_id, suite_name=suite.name, suite_yaml=suite_text,
+                                  suite=suite.to_json(), suite_hash=suite.hash(),
+                                  seed=suite.study.seed, status="running", command=command,
+                                  environment=environment.capture(origin), started_at=now()))
+    else:
+        run_id = resume_id
+        run_dir = reports_dir / suite.name / run_id
+        run_dir.mkdir(parents=True, exist_ok=True)
+        (run_dir / "suite.yaml").write_text(suite_text)
+        with store.session() as session:
+            record = session.get(RunRecord, run_id)
+            for study in record.studies:
+                existing[(study.dataset, study.model)] = study
+            stored_datasets = {d.name for d in record.datasets}
+            record.status, record.error = "running", None
+            # This process now owns the run (so a second kill is detected too).
+            record.environment = {**record.environment, "pid": os.getpid()}
     report = Progress(progress)
     report.message(f"run {run_id}: {len(suite.datasets)} dataset(s) x {len(suite.models)} model(s), "
-                   f"database {storage}")
+                   f"database {storage}" + (" (resumed)" if resume_id else ""))
     status, error = "failed", None
     try:
         with WorkerPool(suite.execution.trials_per_worker, str(run_dir / "worker.log")) as pool:
             for dataset_name, data in loaded.items():
-                with store.session() as session:
-                    session.add(DatasetRecord(run_id=run_id, name=dataset_name,
-                                              source=suite.datasets[dataset_name].source,
-                                              summary=data.summary))
+                if dataset_name not in stored_datasets:
+                    with store.session() as session:
+                        session.add(DatasetRecord(run_id=run_id, name=dataset_name,
+                                                  source=suite.datasets[dataset_name].source,
+                                                  summary=data.summary))
                 for entry in suite.models:
                     _study(store, run_id, suite, dataset_name, data.dataset.n_classes, data.ref,
-                           entry, pool, report)
+                           entry, pool, report, existing.get((dataset_name, entry.label)))
         status = "finished"
     except KeyboardInterrupt:
         status, error = "interrupted", "interrupted by the user"
@@ -269,6 +323,27 @@ def run(suite: Suite, suite_text: str, *, storage: str, reports_dir: Path, comma
     return RunResult(run_id, run_dir, html, pdf)
 
 
+def resume(storage: str, run_id: str, *, reports_dir: Path, progress: bool = True) -> RunResult:
+    """Finish an interrupted run: completed trials and pairs are kept (and counted
+    once), trials the interruption cut short are marked failed, the rest runs."""
+    import yaml
+
+    from benchmark import suite as suite_module
+
+    store = Store(storage, create=False)
+    store.mark_interrupted()
+    record = store.resolve(run_id)
+    if record.status == "finished":
+        raise UserError(f"run {record.id} already finished; nothing to resume")
+    if record.status == "running":
+        raise UserError(f"run {record.id} is still running (pid {record.environment.get('pid')} "
+                        f"on {record.environment.get('hostname')}); wait for it, or stop it first")
+    suite = suite_module.parse(record.suite, origin=f"run {record.id}")
+    return run(suite, record.suite_yaml or yaml.safe_dump(record.suite), storage=storage,
+               reports_dir=reports_dir, command=record.command, progress=progress,
+               origin=f"run {record.id}", resume_id=record.id)
+
+
 def _point_latest(run_dir: Path) -> None:
     """``reports/<suite>/latest`` -> the newest run folder, swapped atomically."""
     link = run_dir.parent / "latest"
@@ -278,4 +353,4 @@ def _point_latest(run_dir: Path) -> None:
     os.replace(temporary, link)
 
 
-__all__ = ["RunResult", "run"]
+__all__ = ["RunResult", "resume", "run"]

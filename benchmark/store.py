@@ -9,6 +9,7 @@ tables (user attributes), reached through ``optuna_study``.
 from __future__ import annotations
 
 import datetime as dt
+import os
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -113,6 +114,37 @@ class EvaluationRecord(Base):
     study: Mapped[StudyRecord] = relationship(back_populates="evaluations")
 
 
+class LockRecord(Base):
+    """One row per suite that a ``nightly`` is running now; the primary key makes
+    taking the lock a single INSERT that only one process can win."""
+
+    __tablename__ = "bench_locks"
+
+    suite_name: Mapped[str] = mapped_column(String(200), primary_key=True)
+    hostname: Mapped[str] = mapped_column(String(200))
+    pid: Mapped[int] = mapped_column(Integer)
+    acquired_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+
+def process_alive(pid: int | None, started_before: dt.datetime | None = None) -> bool:
+    """Whether process ``pid`` on this machine still runs (and, given a time, is
+    not a newer process that reused the number)."""
+    import psutil
+
+    if not pid:
+        return False
+    try:
+        process = psutil.Process(pid)
+        if process.status() == psutil.STATUS_ZOMBIE:
+            return False
+        created = process.create_time()
+    except (psutil.NoSuchProcess, psutil.AccessDenied):
+        return False
+    if started_before is not None:
+        return created <= started_before.timestamp() + 1
+    return True
+
+
 def _sqlite_file(url: str) -> Path | None:
     prefix = "sqlite:///"
     if url.startswith(prefix) and url[len(prefix):] not in {"", ":memory:"}:
@@ -179,8 +211,79 @@ class Store:
             if run.format_version > FORMAT_VERSION:
                 raise UserError(f"run {run.id} was written by a newer benchmark (format "
                                 f"{run.format_version} > {FORMAT_VERSION}): upgrade to read it")
-            # Load everything a report needs while the session is open.
-            for study in run.studies:
-                study.evaluations  # noqa: B018
-            run.datasets  # noqa: B018
+            _load_all(run)
             return run
+
+    def runs(self, suite_name: str) -> list[RunRecord]:
+        """Every run of a suite, oldest first, with its records loaded."""
+        with self.session() as session:
+            runs = session.scalars(select(RunRecord).where(RunRecord.suite_name == suite_name)
+                                   .order_by(RunRecord.started_at)).all()
+            for run in runs:
+                _load_all(run)
+            return list(runs)
+
+    def mark_interrupted(self) -> list[str]:
+        """Runs left 'running' by a process of this machine that no longer exists
+        (killed, or the machine rebooted) become 'interrupted'; returns their ids.
+        Runs of other machines are left alone: their processes cannot be seen."""
+        import platform
+
+        marked = []
+        with self.session() as session:
+            for run in session.scalars(select(RunRecord).where(RunRecord.status == "running")):
+                environment = run.environment or {}
+                if environment.get("hostname") != platform.node():
+                    continue
+                started = run.started_at if run.started_at.tzinfo else \
+                    run.started_at.replace(tzinfo=dt.UTC)
+                if not process_alive(environment.get("pid"), started):
+                    run.status = "interrupted"
+                    run.error = (f"the process (pid {environment.get('pid')}) ended before the "
+                                 f"run finished; resume it with: python -m benchmark run "
+                                 f"--resume {run.id}")
+                    marked.append(run.id)
+        return marked
+
+    @contextmanager
+    def lock(self, suite_name: str) -> Iterator[None]:
+        """Holds the suite's lock for the block, or raises UserError naming who
+        holds it. A lock left by a dead process of this machine is taken over."""
+        import platform
+
+        from sqlalchemy.exc import IntegrityError
+
+        for _ in range(2):
+            try:
+                with self.session() as session:
+                    session.add(LockRecord(suite_name=suite_name, hostname=platform.node(),
+                                           pid=os.getpid(), acquired_at=now()))
+                break
+            except IntegrityError:
+                with self.session() as session:
+                    held = session.get(LockRecord, suite_name)
+                    if held is None:
+                        continue  # released in between: try again
+                    if held.hostname == platform.node() and not process_alive(held.pid):
+                        session.delete(held)
+                        continue
+                    raise UserError(
+                        f"suite {suite_name!r} is already being run by another nightly (pid "
+                        f"{held.pid} on {held.hostname}, since {held.acquired_at:%Y-%m-%d %H:%M} "
+                        f"UTC); wait for it to finish") from None
+        else:
+            raise UserError(f"could not take the lock of suite {suite_name!r}; try again")
+        try:
+            yield
+        finally:
+            with self.session() as session:
+                held = session.get(LockRecord, suite_name)
+                if held is not None and held.pid == os.getpid() and held.hostname == platform.node():
+                    session.delete(held)
+
+
+def _load_all(run: RunRecord) -> None:
+    """Touch everything a report or a comparison needs while the session is open."""
+    for study in run.studies:
+        study.evaluations  # noqa: B018
+    run.datasets  # noqa: B018

@@ -353,6 +353,24 @@ class Execution(_Strict):
     trials_per_worker: Annotated[int, Field(ge=1)] = 20
 
 
+class Nightly(_Strict):
+    """How ``compare`` and ``nightly`` judge a change (README, "Nightly")."""
+
+    # A score change smaller than this (absolute, in the metric's units) is
+    # never a regression, however consistent.
+    min_change: Annotated[float, Field(ge=0)] = 0.01
+    # Significance level of the Welch t-test between the two runs' repeated
+    # final evaluations (needs evaluation.repeats >= 2 in both).
+    alpha: Annotated[float, Field(gt=0, lt=1)] = 0.05
+    # Earlier nights whose spread gives the band of normal night-to-night
+    # variation (used when at least 3 exist).
+    history: Annotated[int, Field(ge=0, le=365)] = 7
+    # A training-time slowdown counts beyond this factor (same machine only).
+    slowdown: Annotated[float, Field(gt=1)] = 1.2
+    # A run id to compare every night against, instead of the last good run.
+    baseline: str | None = None
+
+
 # What a suite's report: section may choose (all by default), in report order.
 REPORT_SECTIONS = ("introduction", "data", "methods", "results", "statistics", "discussion",
                    "trials", "architectures", "references", "reproducibility")
@@ -379,6 +397,7 @@ class Suite(_Strict):
     evaluation: Evaluation = Field(default_factory=Evaluation)
     execution: Execution = Field(default_factory=Execution)
     report: Report = Field(default_factory=Report)
+    nightly: Nightly = Field(default_factory=Nightly)
 
     @model_validator(mode="after")
     def _compatible(self) -> Suite:

@@ -79,3 +79,25 @@ def tiny_run(tmp_path_factory: pytest.TempPathFactory) -> dict:
     results = [run_cli("run", str(suite), cwd=workdir) for _ in range(2)]
     return {"workdir": workdir, "suite": suite, "results": results,
             "storage": f"sqlite:///{workdir / 'reports' / 'benchmark.db'}"}
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> str:
+    """A real PostgreSQL server for the session (tests/postgres.py)."""
+    import postgres
+
+    with postgres.server() as url:
+        yield url
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def storage(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """The same test on an SQLite file and on a fresh PostgreSQL database."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'bench.db'}"
+    import postgres
+
+    import uuid
+
+    name = "t_" + uuid.uuid4().hex[:12]
+    return postgres.fresh_database(request.getfixturevalue("postgres_server"), name)

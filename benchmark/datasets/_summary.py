@@ -99,9 +99,31 @@ def _samples(dataset: Dataset, splits: Splits) -> list[dict[str, str]]:
     return samples
 
 
+def fingerprint(parts: dict[str, Any]) -> str:
+    """A hash of every split's inputs and labels, in order: two runs that saw the
+    same data (same file, same split) have the same fingerprint."""
+    import hashlib
+
+    import pandas as pd
+
+    digest = hashlib.sha256()
+    for name, part in parts.items():
+        digest.update(name.encode())
+        for array in (part.x, part.y):
+            if isinstance(array, pd.DataFrame):
+                digest.update(",".join(map(str, array.columns)).encode())
+                digest.update(pd.util.hash_pandas_object(array, index=False).to_numpy().tobytes())
+            else:
+                array = np.ascontiguousarray(array)
+                digest.update(f"{array.dtype}{array.shape}".encode())
+                digest.update(array.tobytes())
+    return digest.hexdigest()[:16]
+
+
 def summarize(dataset: Dataset, splits: Splits, preprocessed: Any = None) -> dict[str, Any]:
     parts = {"train": splits.train, "validation": splits.validation, "test": splits.test}
     summary: dict[str, Any] = {
+        "fingerprint": fingerprint(parts),
         "description": dataset.description,
         "kind": dataset.kind,
         "n_samples": int(len(dataset.y)),

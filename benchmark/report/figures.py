@@ -291,3 +291,24 @@ def accuracy_loss(histories: dict[str, list[dict[str, float]]]) -> bytes:
     if histories:
         axes[1].legend(loc="lower left", fontsize=6)
     return _png(figure)
+
+
+def trend(nights: list[dict[str, Any]], metric: str) -> bytes:
+    """Test score (left) and training time (right) of one model across runs, the
+    current run last; the band is the earlier runs' mean +- 2 s.d., the normal
+    night-to-night variation."""
+    figure, axes = plt.subplots(1, 2, figsize=(COLUMN_WIDTH, 1.6), layout="constrained")
+    positions = list(range(1, len(nights) + 1))
+    for axis, key, label in ((axes[0], "score", f"Test {metric}"), (axes[1], "seconds", "Training time (s)")):
+        values = [n.get(key) for n in nights]
+        earlier = [v for v in values[:-1] if v is not None]
+        if len(earlier) >= 2:
+            centre, spread = float(np.mean(earlier)), float(np.std(earlier, ddof=1))
+            axis.axhspan(centre - 2 * spread, centre + 2 * spread, color="C0", alpha=0.15, linewidth=0)
+        axis.plot(positions, values, "-o", markersize=2.5, color="C0")
+        if values and values[-1] is not None:
+            axis.plot(positions[-1], values[-1], "o", markersize=4.5, color="C3")
+        axis.set_xlabel("Run")
+        axis.set_ylabel(label)
+        axis.xaxis.set_major_locator(MaxNLocator(integer=True))
+    return _png(figure)

@@ -121,3 +121,40 @@ def render_run(store: Store, run_id: str, run_dir: Path) -> tuple[Path, Path]:
     _write_atomically(html_path, html.encode())
     _write_atomically(pdf_path, pdf)
     return html_path, pdf_path
+
+
+def render_comparison(comparison: Any, thresholds: Any, folder: Path) -> tuple[Path, Path]:
+    """``comparison.html`` and ``comparison.pdf`` of a compare or nightly run."""
+    import statistics
+
+    import weasyprint
+
+    from benchmark.compare import REGRESSIONS
+
+    trends = {}
+    for key, pair in comparison.current.pairs.items():
+        nights = []
+        for run in comparison.history:
+            other = run.pairs.get(key)
+            ok = other is not None and other.ok and other.scores.get(other.metric)
+            nights.append({"score": statistics.fmean(other.scores[other.metric]) if ok else None,
+                           "seconds": statistics.median(other.fit_seconds) if ok else None})
+            if run.id == comparison.current.id:
+                break
+        if sum(n["score"] is not None for n in nights) >= 2:
+            trends[f"{key[1]} on {key[0]}: test {pair.metric} (left) and training time (right) "
+                   f"across runs"] = _data_uri(figures.trend(nights, pair.metric))
+    counts: dict[str, int] = {}
+    for row in comparison.rows:
+        counts[row["verdict"]] = counts.get(row["verdict"], 0) + 1
+    html = environment().get_template("compare.html.j2").render(
+        baseline=comparison.baseline, current=comparison.current, rows=comparison.rows,
+        changes=comparison.changes, history=comparison.history, trends=trends, counts=counts,
+        regressions=comparison.regressions, regression_names=REGRESSIONS,
+        thresholds=thresholds, version=__version__)
+    folder.mkdir(parents=True, exist_ok=True)
+    html_path, pdf_path = folder / "comparison.html", folder / "comparison.pdf"
+    pdf = weasyprint.HTML(string=html, base_url=str(folder)).write_pdf()
+    _write_atomically(html_path, html.encode())
+    _write_atomically(pdf_path, pdf)
+    return html_path, pdf_path

@@ -1,0 +1,294 @@
+"""Two runs -> verdicts, as pure functions over plain summaries of stored runs.
+
+A verdict per (dataset, model) and metric, in the style of asv: ``better``,
+``worse`` (a regression), ``unchanged`` (within the noise), ``newly failing``
+(a regression), ``fixed``, ``still failing``, ``new``, ``removed``, or
+``not comparable`` with the reason. Training time gets ``slower`` (a
+regression), ``faster`` or ``unchanged``, between runs on the same machine
+only; across machines the row says so instead.
+
+How a score change is judged (the thresholds come from the suite's
+``nightly:`` section):
+
+1. a change smaller than ``min_change`` is ``unchanged``;
+2. when both runs have two or more repeated final evaluations, the change must
+   also be significant by Welch's t-test at ``alpha``;
+3. when at least three earlier comparable nights exist, the current score must
+   also lie outside the band of their night-to-night variation (mean +- 2 s.d.).
+
+With neither 2 nor 3 available, ``min_change`` alone decides.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+from dataclasses import dataclass, field
+from typing import Any
+
+from scipy import stats
+
+from benchmark.environment import machine
+
+REGRESSIONS = {"worse", "newly failing", "slower"}
+TIME = "training time"
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    min_change: float = 0.01
+    alpha: float = 0.05
+    history: int = 7
+    slowdown: float = 1.2
+
+    @classmethod
+    def of(cls, suite: dict[str, Any]) -> Thresholds:
+        nightly = suite.get("nightly") or {}
+        return cls(**{k: nightly[k] for k in ("min_change", "alpha", "history", "slowdown")
+                      if nightly.get(k) is not None})
+
+
+@dataclass
+class Pair:
+    """One (dataset, model) of a run, as a comparison needs it."""
+
+    dataset: str
+    model: str
+    metric: str
+    direction: str
+    ok: bool
+    error: str | None
+    scores: dict[str, list[float]]  # metric -> one value per repeated final evaluation
+    fit_seconds: list[float]
+    searched: dict[str, str]  # the searched parameters and their ranges
+    fixed: dict[str, str]  # the parameters the suite fixes
+    fingerprint: str | None
+
+
+@dataclass
+class RunSummary:
+    id: str
+    suite_name: str
+    suite_hash: str
+    status: str
+    started_at: Any
+    environment: dict[str, Any]
+    suite: dict[str, Any]
+    pairs: dict[tuple[str, str], Pair]
+    fingerprints: dict[str, str | None] = field(default_factory=dict)
+
+    @property
+    def machine(self) -> dict[str, Any]:
+        return machine(self.environment)
+
+
+def summarize(run: Any) -> RunSummary:
+    """A stored run (store.RunRecord, records loaded) as plain data."""
+    fingerprints = {d.name: d.summary.get("fingerprint") for d in run.datasets}
+    pairs = {}
+    for study in run.studies:
+        scores: dict[str, list[float]] = {}
+        for evaluation in study.evaluations:
+            for name, value in evaluation.metrics.items():
+                scores.setdefault(name, []).append(float(value))
+        space = study.space or {}
+        pairs[(study.dataset, study.model)] = Pair(
+            dataset=study.dataset, model=study.model, metric=study.metric,
+            direction=study.direction, ok=bool(study.evaluations), error=study.error,
+            scores=scores, fit_seconds=[e.fit_seconds for e in study.evaluations],
+            searched={k: v for k, v in space.items() if not str(v).endswith("(fixed)")},
+            fixed={k: v for k, v in space.items() if str(v).endswith("(fixed)")},
+            fingerprint=fingerprints.get(study.dataset))
+    return RunSummary(id=run.id, suite_name=run.suite_name, suite_hash=run.suite_hash,
+                      status=run.status, started_at=run.started_at,
+                      environment=run.environment or {}, suite=run.suite or {}, pairs=pairs,
+                      fingerprints=fingerprints)
+
+
+def _mean(values: list[float]) -> float | None:
+    return statistics.fmean(values) if values else None
+
+
+def judge_score(baseline: list[float], current: list[float], *, higher_is_better: bool,
+                thresholds: Thresholds, history: list[float] | None = None) -> dict[str, Any]:
+    """Verdict on one metric from the repeated evaluations of both runs and, when
+    there are at least three, the means of earlier nights (module docstring)."""
+    before, after = _mean(baseline), _mean(current)
+    change = after - before
+    row: dict[str, Any] = {"baseline": before, "current": after, "change": change,
+                           "p_value": None, "band": None}
+    gain = change if higher_is_better else -change
+    if abs(change) < thresholds.min_change or change == 0:
+        return {**row, "verdict": "unchanged", "why": f"|change| < {thresholds.min_change:g}"}
+    reasons = [f"|change| >= {thresholds.min_change:g}"]
+    if len(baseline) >= 2 and len(current) >= 2:
+        if statistics.pstdev(baseline) == 0 and statistics.pstdev(current) == 0:
+            p_value = 0.0  # every repeat identical within each run: the change is exact
+        else:
+            p_value = float(stats.ttest_ind(current, baseline, equal_var=False).pvalue)
+        row["p_value"] = p_value
+        if not p_value < thresholds.alpha:
+            return {**row, "verdict": "unchanged",
+                    "why": f"Welch t-test p = {p_value:.3f} >= {thresholds.alpha:g} over repeats"}
+        reasons.append(f"Welch p = {p_value:.3g}")
+    if history is not None and len(history) >= 3:
+        centre, spread = statistics.fmean(history), statistics.stdev(history)
+        row["band"] = (centre - 2 * spread, centre + 2 * spread)
+        if row["band"][0] <= after <= row["band"][1]:
+            return {**row, "verdict": "unchanged",
+                    "why": f"inside the night-to-night band of {len(history)} earlier nights"}
+        reasons.append(f"outside the band of {len(history)} earlier nights")
+    return {**row, "verdict": "better" if gain > 0 else "worse", "why": "; ".join(reasons)}
+
+
+def judge_time(baseline: list[float], current: list[float], factor: float) -> dict[str, Any]:
+    """A slowdown counts when the median refit time grew by more than ``factor``
+    and every current refit is slower than every baseline one (so a single
+    noisy repeat cannot make it); a speed-up likewise."""
+    before, after = statistics.median(baseline), statistics.median(current)
+    ratio = after / before if before > 0 else math.inf
+    row = {"baseline": before, "current": after, "change": ratio, "p_value": None, "band": None}
+    if ratio > factor and min(current) > max(baseline):
+        return {**row, "verdict": "slower", "why": f"x{ratio:.2f} > x{factor:g}, no overlap"}
+    if ratio < 1 / factor and max(current) < min(baseline):
+        return {**row, "verdict": "faster", "why": f"x{ratio:.2f} < x{1 / factor:.2f}, no overlap"}
+    return {**row, "verdict": "unchanged", "why": f"x{ratio:.2f} within x{factor:g} or overlapping"}
+
+
+def comparable(baseline: Pair, current: Pair) -> str | None:
+    """Why two pairs cannot be compared, or None when they can."""
+    if baseline.fingerprint != current.fingerprint:
+        return "data set fingerprint changed"
+    if baseline.metric != current.metric:
+        return f"metric changed ({baseline.metric} -> {current.metric})"
+    if baseline.searched != current.searched:
+        changed = sorted(set(baseline.searched.items()) ^ set(current.searched.items()))
+        return "search space changed (" + ", ".join(dict.fromkeys(k for k, _ in changed)) + ")"
+    return None
+
+
+def compare(baseline: RunSummary, current: RunSummary, thresholds: Thresholds,
+            history: list[RunSummary] | None = None) -> list[dict[str, Any]]:
+    """One row per (dataset, model, metric): the study metric, accuracy (when it
+    is not the metric) and training time. ``history`` holds earlier comparable
+    runs (oldest first) for the night-to-night band."""
+    history = history or []
+    same_machine = baseline.machine == current.machine
+    rows = []
+    for key in dict.fromkeys([*baseline.pairs, *current.pairs]):
+        dataset, model = key
+        before, after = baseline.pairs.get(key), current.pairs.get(key)
+        base_row = {"dataset": dataset, "model": model}
+        if before is None or after is None:
+            rows.append({**base_row, "metric": (after or before).metric,
+                         "verdict": "new" if before is None else "removed",
+                         "why": "not in the baseline run" if before is None else "not in this run"})
+            continue
+        reason = comparable(before, after)
+        if reason:
+            rows.append({**base_row, "metric": after.metric, "verdict": "not comparable",
+                         "why": reason})
+            continue
+        if not after.ok or not before.ok:
+            verdict = {(True, False): "newly failing", (False, True): "fixed",
+                       (False, False): "still failing"}[(before.ok, after.ok)]
+            rows.append({**base_row, "metric": after.metric, "verdict": verdict,
+                         "why": after.error if not after.ok else before.error})
+            continue
+        metrics = [after.metric] + (["accuracy"] if after.metric != "accuracy" else [])
+        for metric in metrics:
+            if not before.scores.get(metric) or not after.scores.get(metric):
+                continue
+            nights = [_mean(run.pairs[key].scores.get(metric, [])) for run in history
+                      if key in run.pairs and run.pairs[key].ok
+                      and comparable(run.pairs[key], after) is None]
+            rows.append({**base_row, "metric": metric, **judge_score(
+                before.scores[metric], after.scores[metric],
+                higher_is_better=after.direction == "maximize" if metric == after.metric else True,
+                thresholds=thresholds, history=[n for n in nights if n is not None])})
+        if same_machine:
+            rows.append({**base_row, "metric": TIME,
+                         **judge_time(before.fit_seconds, after.fit_seconds, thresholds.slowdown)})
+        else:
+            rows.append({**base_row, "metric": TIME, "verdict": "not comparable",
+                         "baseline": statistics.median(before.fit_seconds),
+                         "current": statistics.median(after.fit_seconds), "change": None,
+                         "why": "different machines"})
+    return rows
+
+
+def changes(baseline: RunSummary, current: RunSummary) -> list[str]:
+    """What differs between the two runs' circumstances, one line each."""
+    lines = []
+    if baseline.suite_hash != current.suite_hash:
+        lines.append(f"suite hash {baseline.suite_hash} -> {current.suite_hash}"
+                     + _suite_difference(baseline.suite, current.suite))
+    for name in dict.fromkeys([*baseline.fingerprints, *current.fingerprints]):
+        a, b = baseline.fingerprints.get(name), current.fingerprints.get(name)
+        if a != b:
+            lines.append(f"data set {name}: fingerprint {a} -> {b}")
+    packages_a = baseline.environment.get("packages") or {}
+    packages_b = current.environment.get("packages") or {}
+    for package in dict.fromkeys([*packages_a, *packages_b]):
+        if packages_a.get(package) != packages_b.get(package):
+            lines.append(f"{package} {packages_a.get(package)} -> {packages_b.get(package)}")
+    for key in ("python", "platform", "hostname", "cpu", "cpu_count", "memory_gib", "device"):
+        a, b = baseline.environment.get(key), current.environment.get(key)
+        if a != b:
+            lines.append(f"{key}: {a} -> {b}")
+    return lines
+
+
+def _suite_difference(a: dict[str, Any], b: dict[str, Any], prefix: str = "") -> str:
+    """The suite keys that differ, as dotted paths (at most five)."""
+    paths: list[str] = []
+
+    def walk(x: Any, y: Any, path: str) -> None:
+        if isinstance(x, dict) and isinstance(y, dict):
+            for k in dict.fromkeys([*x, *y]):
+                walk(x.get(k), y.get(k), f"{path}.{k}" if path else str(k))
+        elif isinstance(x, list) and isinstance(y, list) and len(x) == len(y):
+            for i, (u, v) in enumerate(zip(x, y)):
+                walk(u, v, f"{path}[{i}]")
+        elif x != y:
+            paths.append(f"{path}: {x!r} -> {y!r}")
+
+    walk(a, b, prefix)
+    if not paths:
+        return ""
+    return " (" + "; ".join(paths[:5]) + (f"; {len(paths) - 5} more" if len(paths) > 5 else "") + ")"
+
+
+def regressions(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [row for row in rows if row["verdict"] in REGRESSIONS]
+
+
+def pick_baseline(runs: list[RunSummary], current: RunSummary,
+                  pinned: str | None = None) -> RunSummary | None:
+    """The pinned run, else the last finished run of the same suite on the same
+    machine before ``current`` (interrupted and failed runs are skipped)."""
+    if pinned:
+        return next((run for run in runs if run.id == pinned), None)
+    earlier = [run for run in runs if run.id != current.id and run.status == "finished"
+               and run.machine == current.machine and run.started_at < current.started_at]
+    return earlier[-1] if earlier else None
+
+
+def history_for(runs: list[RunSummary], baseline: RunSummary, nights: int) -> list[RunSummary]:
+    """The baseline and the finished runs on its machine before it: the nights
+    whose spread is the normal night-to-night variation."""
+    earlier = [run for run in runs if run.status == "finished" and run.machine == baseline.machine
+               and run.started_at <= baseline.started_at]
+    return earlier[-nights:] if nights else []
+
+
+def line(row: dict[str, Any]) -> str:
+    """One row as a line of the nightly summary."""
+    where = f"{row['dataset']} / {row['model']}"
+    if row.get("baseline") is None or row.get("current") is None:
+        return f"{row['verdict'].upper():<15} {where}: {row['why']}"
+    if row["metric"] == TIME:
+        values = f"{row['baseline']:.2f} s -> {row['current']:.2f} s"
+    else:
+        values = f"{row['baseline']:.4f} -> {row['current']:.4f} ({row['change']:+.4f})"
+    return f"{row['verdict'].upper():<15} {where}: {row['metric']} {values}; {row['why']}"

@@ -1,0 +1,164 @@
+"""``compare``, ``nightly`` and ``history``: runs of a suite against each other.
+
+The verdicts are compare.py's pure functions; this module finds the runs
+(``latest``, ``previous``, ``best``, the baseline of a night), renders the
+comparison report and turns regressions into the exit code."""
+
+from __future__ import annotations
+
+import statistics
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from benchmark import compare as verdicts
+from benchmark.errors import UserError
+from benchmark.store import Store
+
+
+@dataclass
+class Comparison:
+    baseline: verdicts.RunSummary
+    current: verdicts.RunSummary
+    rows: list[dict[str, Any]]
+    changes: list[str]
+    history: list[verdicts.RunSummary]  # every run of the suite, oldest first (trend figures)
+    html: Path | None = None
+    pdf: Path | None = None
+
+    @property
+    def regressions(self) -> list[dict[str, Any]]:
+        return verdicts.regressions(self.rows)
+
+
+def _headline(run: verdicts.RunSummary) -> float | None:
+    """Mean over the run's evaluated pairs of their metric: how ``best`` ranks runs."""
+    values = [statistics.fmean(p.scores[p.metric]) * (1 if p.direction == "maximize" else -1)
+              for p in run.pairs.values() if p.ok and p.scores.get(p.metric)]
+    return statistics.fmean(values) if values else None
+
+
+def resolve(store: Store, reference: str, suite_name: str | None = None) -> verdicts.RunSummary:
+    """A run id, or ``latest``, ``previous`` (the finished run before the latest)
+    or ``best`` (highest mean test score), of ``suite_name`` or of the latest run's suite."""
+    if reference not in ("latest", "previous", "best"):
+        return verdicts.summarize(store.resolve(reference))
+    latest = store.resolve("latest", suite_name)
+    runs = [verdicts.summarize(r) for r in store.runs(latest.suite_name)]
+    if reference == "latest":
+        return runs[-1]
+    finished = [r for r in runs if r.status == "finished"]
+    if reference == "previous":
+        earlier = [r for r in finished if r.started_at < runs[-1].started_at]
+        if not earlier:
+            raise UserError(f"suite {latest.suite_name!r} has no finished run before its latest "
+                            f"({runs[-1].id})")
+        return earlier[-1]
+    scored = [r for r in finished if _headline(r) is not None]
+    if not scored:
+        raise UserError(f"suite {latest.suite_name!r} has no finished run with a score")
+    return max(scored, key=_headline)
+
+
+def compare_runs(store: Store, baseline: verdicts.RunSummary, current: verdicts.RunSummary,
+                 reports_dir: Path | None) -> Comparison:
+    """Verdicts of ``current`` against ``baseline`` (thresholds from the current
+    suite), and the comparison report when ``reports_dir`` is given."""
+    thresholds = verdicts.Thresholds.of(current.suite)
+    runs = [verdicts.summarize(r) for r in store.runs(current.suite_name)]
+    nights = verdicts.history_for(runs, baseline, thresholds.history)
+    rows = verdicts.compare(baseline, current, thresholds, nights)
+    result = Comparison(baseline, current, rows, verdicts.changes(baseline, current), runs)
+    if reports_dir is not None:
+        from benchmark.report.render import render_comparison
+
+        folder = reports_dir / current.suite_name / f"compare-{baseline.id}-vs-{current.id}"
+        result.html, result.pdf = render_comparison(result, thresholds, folder)
+    return result
+
+
+def summary_lines(comparison: Comparison) -> list[str]:
+    """The short text for a CI log or an e-mail."""
+    counts: dict[str, int] = {}
+    for row in comparison.rows:
+        counts[row["verdict"]] = counts.get(row["verdict"], 0) + 1
+    head = (f"{comparison.current.suite_name}: run {comparison.current.id} against baseline "
+            f"{comparison.baseline.id}: " + ", ".join(f"{n} {v}" for v, n in sorted(counts.items())))
+    lines = [head]
+    order = {v: i for i, v in enumerate(["worse", "newly failing", "slower", "not comparable",
+                                         "fixed", "better", "faster"])}
+    for row in sorted(comparison.rows, key=lambda r: order.get(r["verdict"], 99)):
+        if row["verdict"] in order:
+            lines.append("  " + verdicts.line(row))
+    if comparison.changes:
+        lines.append("  changed since the baseline: " + "; ".join(comparison.changes))
+    return lines
+
+
+def nightly(suite_files: list[Path], *, storage: str, reports_dir: Path, overrides: list[str],
+            baseline: str | None = None, progress: bool = True, command: str = "") -> int:
+    """Run each suite, compare it with its baseline, render both reports, print
+    the summary; 1 when any regression was found, else 0."""
+    from benchmark import runner, suite as suite_module
+
+    # Every suite is read and checked before the first one runs.
+    suites = [(path, *suite_module.read(path, overrides)) for path in suite_files]
+    store = Store(storage)
+    store.mark_interrupted()
+    for path, suite, _ in suites:
+        pinned = baseline or suite.nightly.baseline
+        if pinned and not any(run.id == pinned for run in store.runs(suite.name)):
+            where = "--baseline" if baseline else f"{path}: nightly.baseline"
+            raise UserError(f"{where}: run {pinned!r} is not a run of suite {suite.name!r} "
+                            f"in {storage}")
+    regressed = False
+    for path, suite, text in suites:
+        with store.lock(suite.name):
+            result = runner.run(suite, text, storage=storage, reports_dir=reports_dir,
+                                command=command, progress=progress, origin=str(path))
+        current = verdicts.summarize(store.resolve(result.run_id))
+        runs = [verdicts.summarize(r) for r in store.runs(suite.name)]
+        pinned = baseline or suite.nightly.baseline
+        base = verdicts.pick_baseline(runs, current, pinned)
+        print(f"{suite.name}: run {result.run_id}, report {result.pdf}")
+        if base is None:
+            print(f"{suite.name}: no earlier finished run on this machine: this run is the "
+                  f"baseline for the next night")
+            continue
+        comparison = compare_runs(store, base, current, reports_dir)
+        for text_line in summary_lines(comparison):
+            print(text_line)
+        print(f"{suite.name}: comparison report {comparison.pdf}")
+        regressed = regressed or bool(comparison.regressions)
+    print("nightly: REGRESSION found" if regressed else "nightly: no regression")
+    sys.stdout.flush()
+    return 1 if regressed else 0
+
+
+def history(store: Store, suite_name: str) -> list[str]:
+    """Every run of a suite with its headline numbers, one line each."""
+    store.mark_interrupted()
+    runs = [verdicts.summarize(r) for r in store.runs(suite_name)]
+    if not runs:
+        raise UserError(f"suite {suite_name!r} has no runs in {store.url}")
+    keys = list(dict.fromkeys(k for run in runs for k in run.pairs))
+    header = f"{'run':<24} {'status':<12} {'host':<16} " + " ".join(
+        f"{(d + '/' + m)[:22]:>22}" for d, m in keys)
+    lines = [f"suite {suite_name}: each cell is the test score (mean over the refits) and the "
+             f"median training time of the final refit", header]
+    for run in runs:
+        cells = []
+        for key in keys:
+            pair = run.pairs.get(key)
+            if pair is None:
+                cells.append(f"{'':>22}")
+            elif not pair.ok:
+                cells.append(f"{'failed':>22}")
+            else:
+                score = statistics.fmean(pair.scores[pair.metric])
+                seconds = statistics.median(pair.fit_seconds)
+                cells.append(f"{f'{score:.4f} {seconds:.1f}s':>22}")
+        host = str(run.environment.get("hostname") or "")[:16]
+        lines.append(f"{run.id:<24} {run.status:<12} {host:<16} " + " ".join(cells))
+    return lines

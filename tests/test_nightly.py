@@ -1,0 +1,290 @@
+"""compare / nightly / history / --resume, on SQLite and on a real PostgreSQL.
+
+The verdict logic is tested on runs written straight into the store with known
+differences (no training); the end-to-end tests train tiny real suites."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from conftest import run_cli, write_suite
+
+from benchmark import compare, nightly
+from benchmark.store import (DatasetRecord, EvaluationRecord, LockRecord, RunRecord, Store,
+                             StudyRecord)
+
+HOST = {"hostname": "night-box", "cpu": "cpu", "cpu_count": 2, "memory_gib": 24.0, "device": "CPU"}
+SPACE = {"learning_rate": "[0.001, 0.1] (float, log)", "epochs": "5 (fixed)"}
+
+
+def _write(store: Store, run_id: str, night: int, models: dict[str, tuple[list[float], list[float]] | None],
+           *, suite_hash: str = "h1", fingerprint: str = "f1", space: dict | None = None,
+           environment: dict | None = None, status: str = "finished", suite: dict | None = None,
+           started: dt.datetime | None = None) -> None:
+    """A run as the runner stores it: ``models`` maps a model to (accuracy per
+    repeat, fit seconds per repeat), or None for a model whose trials all failed."""
+    started = started or dt.datetime(2026, 11, 1, 2, 0, tzinfo=dt.UTC) + dt.timedelta(days=night)
+    with store.session() as session:
+        session.add(RunRecord(id=run_id, suite_name="nightly_suite", suite_yaml="", suite=suite or {},
+                              suite_hash=suite_hash, seed=0, status=status, command="",
+                              environment={**HOST, "packages": {"keras": "3.15.1"},
+                                           **(environment or {})},
+                              started_at=started, finished_at=started + dt.timedelta(hours=1)))
+        session.add(DatasetRecord(run_id=run_id, name="digits", source="sklearn:digits",
+                                  summary={"fingerprint": fingerprint}))
+        for model, measured in models.items():
+            study = StudyRecord(run_id=run_id, dataset="digits", model=model, model_name="lenet5",
+                                optuna_study=f"{run_id}/{model}", metric="accuracy",
+                                direction="maximize", space=space or SPACE,
+                                error=None if measured else "no trial completed")
+            session.add(study)
+            session.flush()
+            for repeat, (score, seconds) in enumerate(zip(*measured) if measured else []):
+                session.add(EvaluationRecord(study_id=study.id, repeat=repeat, seed=repeat,
+                                             metrics={"accuracy": score}, confusion=[], history=[],
+                                             fit_seconds=seconds))
+
+
+def _summary(store: Store, run_id: str) -> compare.RunSummary:
+    return compare.summarize(store.resolve(run_id))
+
+
+def _verdicts(store: Store, a: str, b: str, **thresholds) -> dict[tuple[str, str], str]:
+    rows = compare.compare(_summary(store, a), _summary(store, b), compare.Thresholds(**thresholds))
+    return {(row["model"], row["metric"]): row["verdict"] for row in rows}
+
+
+STEADY = ([0.95, 0.951, 0.949], [10.0, 10.2, 9.9])
+
+
+def test_clear_regression_and_change_inside_the_noise(storage: str) -> None:
+    store = Store(storage)
+    _write(store, "base", 0, {"a": STEADY, "b": STEADY})
+    _write(store, "now", 1, {"a": ([0.90, 0.902, 0.899], STEADY[1]),     # -0.05, tight repeats
+                             "b": ([0.93, 0.97, 0.95], STEADY[1])})      # same mean, wide repeats
+    verdicts = _verdicts(store, "base", "now")
+    assert verdicts[("a", "accuracy")] == "worse"
+    assert verdicts[("b", "accuracy")] == "unchanged"
+    rows = compare.compare(_summary(store, "base"), _summary(store, "now"), compare.Thresholds())
+    assert [row["model"] for row in compare.regressions(rows)] == ["a"]
+    # A drop of 0.02 whose repeats overlap is noise by Welch's test, not a regression.
+    _write(store, "noisy", 2, {"a": ([0.90, 0.96, 0.93], STEADY[1]), "b": STEADY})
+    assert _verdicts(store, "base", "noisy")[("a", "accuracy")] == "unchanged"
+
+
+def test_min_change_and_the_night_to_night_band(storage: str) -> None:
+    store = Store(storage)
+    # Single repeats: only min_change, then the band of earlier nights, can judge.
+    for night, score in enumerate([0.95, 0.93, 0.96, 0.94]):
+        _write(store, f"n{night}", night, {"a": ([score], [10.0])})
+    runs = [_summary(store, f"n{i}") for i in range(4)]
+    current = _summary(store, "n3")
+    # 0.94 against 0.96 is a 0.02 drop, but the nights before moved that much too.
+    assert compare.compare(runs[2], current, compare.Thresholds(), runs[:3])[0]["verdict"] == "unchanged"
+    # Without those nights, min_change alone decides.
+    assert compare.compare(runs[2], current, compare.Thresholds())[0]["verdict"] == "worse"
+    assert compare.compare(runs[2], current, compare.Thresholds(min_change=0.05))[0]["verdict"] \
+        == "unchanged"
+
+
+def test_runtime_slowdown_only_on_the_same_machine(storage: str) -> None:
+    store = Store(storage)
+    _write(store, "base", 0, {"a": STEADY})
+    _write(store, "slow", 1, {"a": (STEADY[0], [13.0, 13.5, 12.8])})     # x1.3, no overlap
+    _write(store, "jitter", 2, {"a": (STEADY[0], [12.5, 9.5, 10.0])})    # overlapping
+    _write(store, "elsewhere", 3, {"a": (STEADY[0], [30.0, 31.0, 30.5])},
+           environment={"hostname": "other-box", "cpu": "slower cpu"})
+    assert _verdicts(store, "base", "slow")[("a", "training time")] == "slower"
+    assert _verdicts(store, "base", "jitter")[("a", "training time")] == "unchanged"
+    assert _verdicts(store, "base", "slow", slowdown=1.5)[("a", "training time")] == "unchanged"
+    rows = compare.compare(_summary(store, "base"), _summary(store, "elsewhere"), compare.Thresholds())
+    time_row = next(row for row in rows if row["metric"] == compare.TIME)
+    assert time_row["verdict"] == "not comparable" and time_row["why"] == "different machines"
+    changes = compare.changes(_summary(store, "base"), _summary(store, "elsewhere"))
+    assert "hostname: night-box -> other-box" in changes and "cpu: cpu -> slower cpu" in changes
+
+
+def test_changed_suite_space_or_data_and_failing_models(storage: str) -> None:
+    store = Store(storage)
+    _write(store, "base", 0, {"a": STEADY, "b": STEADY, "c": None},
+           suite={"study": {"n_trials": 10}})
+    _write(store, "hash", 1, {"a": STEADY, "b": None, "c": STEADY}, suite_hash="h2",
+           suite={"study": {"n_trials": 20}})
+    verdicts = _verdicts(store, "base", "hash")
+    # A changed suite hash is reported; the pairs whose space and data are the same still compare.
+    assert verdicts[("a", "accuracy")] == "unchanged"
+    assert verdicts[("b", "accuracy")] == "newly failing"
+    assert verdicts[("c", "accuracy")] == "fixed"
+    changes = compare.changes(_summary(store, "base"), _summary(store, "hash"))
+    assert changes == ["suite hash h1 -> h2 (study.n_trials: 10 -> 20)"]
+    _write(store, "space", 2, {"a": STEADY, "b": STEADY, "c": None},
+           space={**SPACE, "learning_rate": "[0.0001, 0.1] (float, log)"})
+    _write(store, "data", 3, {"a": STEADY, "b": STEADY, "c": None}, fingerprint="f2")
+    rows = compare.compare(_summary(store, "base"), _summary(store, "space"), compare.Thresholds())
+    assert {row["why"] for row in rows} == {"search space changed (learning_rate)"}
+    rows = compare.compare(_summary(store, "base"), _summary(store, "data"), compare.Thresholds())
+    assert {row["verdict"] for row in rows} == {"not comparable"}
+    assert {row["why"] for row in rows} == {"data set fingerprint changed"}
+
+
+def test_baseline_is_the_last_good_run_on_the_same_machine(storage: str) -> None:
+    store = Store(storage)
+    _write(store, "good", 0, {"a": STEADY})
+    _write(store, "other-machine", 1, {"a": STEADY}, environment={"cpu": "another cpu"})
+    _write(store, "killed", 2, {"a": STEADY}, status="interrupted")
+    _write(store, "tonight", 3, {"a": STEADY})
+    runs = [_summary(store, r) for r in ("good", "other-machine", "killed", "tonight")]
+    assert compare.pick_baseline(runs, runs[-1]).id == "good"
+    assert compare.pick_baseline(runs, runs[-1], pinned="killed").id == "killed"
+    assert nightly.resolve(store, "previous").id == "other-machine"  # finished, any machine
+    assert nightly.resolve(store, "latest").id == "tonight"
+
+
+def test_a_run_left_running_by_a_dead_process_is_marked_interrupted(storage: str) -> None:
+    import platform
+
+    store = Store(storage)
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True).stdout.strip()
+    _write(store, "dead", 0, {"a": STEADY}, status="running",
+           environment={"hostname": platform.node(), "pid": int(dead)})
+    _write(store, "alive", 1, {"a": STEADY}, status="running", started=dt.datetime.now(dt.UTC),
+           environment={"hostname": platform.node(), "pid": os.getpid()})
+    # The same pid, but the run started before this process did: a reused number.
+    _write(store, "reused", 2, {"a": STEADY}, status="running",
+           environment={"hostname": platform.node(), "pid": os.getpid()})
+    assert sorted(store.mark_interrupted()) == ["dead", "reused"]
+    assert store.resolve("dead").status == "interrupted"
+    assert "--resume dead" in store.resolve("dead").error
+    assert store.resolve("alive").status == "running"
+
+
+def test_second_nightly_on_the_same_suite_refuses_while_the_first_holds_it(
+        storage: str, tmp_path: Path) -> None:
+    store = Store(storage)
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import sys, time\nfrom benchmark.store import Store\n"
+         "with Store(sys.argv[1]).lock('held'):\n    print('locked', flush=True)\n    time.sleep(60)",
+         storage], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        suite = write_suite(tmp_path, "name: held\ndatasets: {d: {source: 'sklearn:iris'}}\n"
+                                      "models: [{model: knn}]\nstudy: {n_trials: 1}\n", "held.yaml")
+        result = run_cli("nightly", str(suite), "--storage", storage, cwd=tmp_path, timeout=120)
+        assert result.returncode == 2
+        assert f"pid {holder.pid}" in result.stderr and "already being run" in result.stderr
+        assert result.stderr.count("\n") == 1
+        assert not store.runs("held")  # nothing was started
+    finally:
+        holder.send_signal(signal.SIGKILL)
+        holder.wait()
+    # The holder died without releasing: its lock is stale and is taken over.
+    with store.lock("held"):
+        with store.session() as session:
+            assert session.get(LockRecord, "held").pid == os.getpid()
+    with store.session() as session:
+        assert session.get(LockRecord, "held") is None
+
+
+# ------------------------------------------------------------------ end to end
+
+NIGHT_SUITE = """
+    name: night
+    datasets:
+      digits:
+        source: sklearn:digits
+        split: {train: 0.6, validation: 0.2, test: 0.2}
+    models:
+      - model: lenet5
+        search: {learning_rate: 1.0e-3, batch_size: 64, epochs: 5}
+    study: {n_trials: 1, pruner: none, seed: 5}
+    evaluation: {repeats: 3}
+    # This shared test machine's timings jump by 30% when something else runs:
+    # the tests judge accuracy, so only a x3 slowdown would count here.
+    nightly: {slowdown: 3.0}
+    """
+
+
+@pytest.mark.parametrize("storage", ["sqlite", "postgresql"], indirect=True)
+def test_nightly_exits_0_unchanged_and_1_on_a_worsened_suite(storage: str, tmp_path: Path) -> None:
+    suite = write_suite(tmp_path, NIGHT_SUITE, "night.yaml")
+    first = run_cli("nightly", str(suite), "--storage", storage, "--quiet", cwd=tmp_path)
+    assert first.returncode == 0, first.stderr
+    assert "this run is the baseline for the next night" in first.stdout
+
+    same = run_cli("nightly", str(suite), "--storage", storage, "--quiet", cwd=tmp_path)
+    assert same.returncode == 0, same.stdout + same.stderr
+    assert "2 unchanged" in same.stdout and "nightly: no regression" in same.stdout  # score, time
+
+    worse = run_cli("nightly", str(suite), "--storage", storage, "--quiet",
+                    "--set", "models.0.search.epochs=1", cwd=tmp_path)
+    assert worse.returncode == 1, worse.stdout + worse.stderr
+    assert "WORSE           digits / lenet5: accuracy" in worse.stdout
+    assert "models[0].search.epochs: 5 -> 1" in worse.stdout  # what changed, named
+    report = next(line.split("comparison report ")[1] for line in worse.stdout.splitlines()
+                  if "comparison report" in line)
+    assert (tmp_path / report).exists() and (tmp_path / report).with_suffix(".html").exists()
+
+    history = run_cli("history", "night", "--storage", storage, cwd=tmp_path, timeout=120)
+    assert history.returncode == 0 and len(history.stdout.strip().splitlines()) == 2 + 3
+    compared = run_cli("compare", "previous", "latest", "--storage", storage, cwd=tmp_path,
+                       timeout=120)
+    assert compared.returncode == 0 and "WORSE" in compared.stdout
+
+
+@pytest.mark.parametrize("storage", ["sqlite", "postgresql"], indirect=True)
+def test_kill_9_then_resume_keeps_every_finished_trial_once(storage: str, tmp_path: Path) -> None:
+    import optuna
+
+    suite = write_suite(tmp_path, """
+        name: killed
+        datasets:
+          digits: {source: sklearn:digits}
+        models:
+          - model: lenet5
+            search: {learning_rate: {low: 1.0e-3, high: 1.0e-2, log: true}, epochs: 2}
+        study: {n_trials: 6, pruner: none, seed: 2}
+        """, "killed.yaml")
+    process = subprocess.Popen([sys.executable, "-m", "benchmark", "run", str(suite), "--storage",
+                                storage, "--quiet"], cwd=tmp_path, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)
+    store = Store(storage)
+
+    def finished() -> list:
+        runs = store.runs("killed")
+        if not runs or not runs[0].studies:
+            return []
+        trials = optuna.load_study(study_name=runs[0].studies[0].optuna_study,
+                                   storage=storage).get_trials(deepcopy=False)
+        return [t for t in trials if t.state.is_finished()]
+
+    deadline = time.monotonic() + 300
+    while len(finished()) < 2 and time.monotonic() < deadline and process.poll() is None:
+        time.sleep(0.3)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    before = {(t.number, t.value) for t in finished()}
+    assert 2 <= len(before) < 6
+    [run] = store.runs("killed")
+    assert run.status == "running"  # kill -9 left no chance to say otherwise
+
+    resumed = run_cli("run", "--resume", run.id, "--storage", storage, cwd=tmp_path)
+    assert resumed.returncode == 0, resumed.stderr
+    run = store.resolve(run.id)
+    assert run.status == "finished" and run.studies[0].evaluations
+    trials = optuna.load_study(study_name=run.studies[0].optuna_study,
+                               storage=storage).get_trials(deepcopy=False)
+    complete = [t for t in trials if t.state == optuna.trial.TrialState.COMPLETE]
+    assert before <= {(t.number, t.value) for t in complete}  # kept, not redone
+    assert len(complete) == 6  # the budget, each finished trial counted once
+    interrupted = [t for t in trials if t.user_attrs.get("error", "").startswith("interrupted")]
+    assert len(trials) == 6 + len(interrupted) and len(interrupted) <= 1
+    again = run_cli("run", "--resume", run.id, "--storage", storage, cwd=tmp_path, timeout=120)
+    assert again.returncode == 2 and "already finished" in again.stderr
