@@ -53,7 +53,8 @@ def draw(ctx: dict[str, Any], figure_dir: Path | None) -> dict[str, str]:
         if tabular.get("correlation") and "correlation" in kinds:
             drawn[f"correlation-{name}"] = figures.correlation(**{
                 k: tabular["correlation"][k] for k in ("columns", "values")})
-        ranked = {r.label: r.importances for r in results if r.importances}
+        # One searched parameter always has importance 1: nothing to show.
+        ranked = {r.label: r.importances for r in results if r.importances and len(r.importances) > 1}
         if ranked and "importances" in kinds:
             drawn[f"importances-{name}"] = figures.importances(ranked)
         timed = {r.label: {"seconds": [t["seconds"] for t in r.trials if _timed(t)],
