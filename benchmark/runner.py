@@ -157,21 +157,21 @@ def _study(store: Store, run_id: str, suite: Suite, dataset_name: str, n_classes
     space = Space.from_spec(entry.search)
     study_name = f"{run_id}/{dataset_name}/{entry.label}"
     sampler = settings.sampler.create(seed=settings.seed)
-    done_before, seconds_before = 0, 0.0
     if existing is not None and existing.search_seconds is not None:
         progress.message(f"{dataset_name} / {entry.label}: done before the interruption")
         return
-    if existing is not None:
-        study = optuna.load_study(study_name=study_name, storage=store.url, sampler=sampler,
-                                  pruner=settings.pruner.create())
-        done_before, seconds_before = _close_interrupted(study)
-        record = existing
+    # load_if_exists: a resumed run may have created the Optuna study and been
+    # killed before its record was written.
+    study = optuna.create_study(
+        study_name=study_name, storage=store.url, direction=settings.objective_direction,
+        sampler=sampler, pruner=settings.pruner.create(), load_if_exists=True)
+    done_before, seconds_before = _close_interrupted(study)
+    if done_before:
         progress.message(f"{dataset_name} / {entry.label}: resuming after {done_before} "
                          f"finished trial(s)")
+    if existing is not None:
+        record = existing
     else:
-        study = optuna.create_study(
-            study_name=study_name, storage=store.url, direction=settings.objective_direction,
-            sampler=sampler, pruner=settings.pruner.create())
         with store.session() as session:
             record = StudyRecord(run_id=run_id, dataset=dataset_name, model=entry.label,
                                  model_name=entry.model, optuna_study=study_name,
