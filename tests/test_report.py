@@ -291,3 +291,30 @@ def test_stored_run_is_current(store: Store) -> None:
     # A schema change makes Store refuse the file; regenerate it with make_stored_run.py.
     assert store.resolve("latest").status == "finished"
     assert np.isfinite(report_context.build(store, "latest")["best"]["digits"].test["accuracy"])
+
+
+@pytest.mark.parametrize("n_models", [1, 3])
+def test_tabular_and_trend_figures_draw_for_one_or_several_models(n_models: int) -> None:
+    import base64
+    import io
+
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 2, 60).tolist()
+    proba = rng.random(60)
+    labels = [f"m{i}" for i in range(n_models)]
+    buffer = io.BytesIO()
+    Image.fromarray((rng.random((8, 8)) * 255).astype("uint8")).save(buffer, format="PNG")
+    sample = {"label": "a", "png": base64.b64encode(buffer.getvalue()).decode()}
+    drawn = [
+        figures.roc_pr({label: figures.roc_pr_points(y, proba.tolist(), 0.5) for label in labels}),
+        figures.roc_one_vs_rest([0, 1, 2] * 10, rng.dirichlet([1, 1, 1], 30).tolist(), ["a", "b", "c"]),
+        figures.confusion_grid({label: [[5, 1], [2, 4]] for label in labels}, ["no", "yes"]),
+        figures.correlation(["x", "y"], [[1.0, 0.3], [0.3, 1.0]]),
+        figures.sample_grid([sample] * n_models),
+        # One night only (a first run), and several with a band.
+        figures.trend([{"score": 0.9, "seconds": 3.0}] * n_models, "accuracy"),
+        figures.trend([{"score": None, "seconds": None}, {"score": 0.9, "seconds": 2.0}], "accuracy"),
+    ]
+    assert all(png.startswith(PNG) for png in drawn)
