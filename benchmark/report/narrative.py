@@ -32,7 +32,8 @@ def _score(result: ModelResult, metric: str) -> str:
 
 
 def winners(results: list[ModelResult], best: dict[str, ModelResult],
-            comparisons: dict[str, list[dict[str, Any]]], metric: str) -> list[str]:
+            comparisons: dict[str, list[dict[str, Any]]], metric: str,
+            maximize: bool = True) -> list[str]:
     """Which model won on each data set, by how much, and whether that holds."""
     paragraphs = []
     for dataset, selected in best.items():
@@ -43,13 +44,14 @@ def winners(results: list[ModelResult], best: dict[str, ModelResult],
         if not rows:
             paragraphs.append(text + " It was the only model evaluated, so there is nothing to compare it with.")
             continue
-        closest = min(rows, key=lambda row: abs(row["difference"]))
+        # The strongest alternative on the test split: the comparison that matters.
+        closest = min(rows, key=lambda row: row["difference"] if maximize else -row["difference"])
         other = others[closest["other"]]
         difference = closest["difference"]
         if difference == 0:
-            text += f" {other.label} scored the same ({number(other.test.get(metric))})."
+            text += f" The best of the others, {other.label}, scored the same ({number(other.test.get(metric))})."
         elif closest["better"]:
-            text += (f" The closest other model, {other.label}, scored {_score(other, metric)}, "
+            text += (f" The best of the others, {other.label}, scored {_score(other, metric)}, "
                      f"{number(abs(difference))} lower.")
         else:
             text += (f" {other.label} scored higher on the test split: {_score(other, metric)}, "
@@ -162,6 +164,10 @@ def trade_off(results: list[ModelResult], metric: str, maximize: bool = True) ->
         if top is fastest:
             text = (f"On {dataset}, {top.label} is both the best by test {metric} "
                     f"({number(top.test[metric])}) and the fastest to train ({seconds(top.fit_seconds)}).")
+        elif top.fit_seconds < 1.1 * fastest.fit_seconds:  # a few per cent is timing noise
+            text = (f"On {dataset}, {top.label} has the best test {metric} "
+                    f"({number(top.test[metric])}) and trains in {seconds(top.fit_seconds)}, about as "
+                    f"fast as the fastest model, {fastest.label} ({seconds(fastest.fit_seconds)}).")
         else:
             text = (f"On {dataset}, {top.label} has the best test {metric} ({number(top.test[metric])}) "
                     f"but takes {seconds(top.fit_seconds)} to train; {fastest.label} trains in "
@@ -181,7 +187,7 @@ def trade_off(results: list[ModelResult], metric: str, maximize: bool = True) ->
 def discussion(results: list[ModelResult], best: dict[str, ModelResult],
                comparisons: dict[str, list[dict[str, Any]]], metric: str,
                maximize: bool = True) -> list[str]:
-    paragraphs = winners(results, best, comparisons, metric)
+    paragraphs = winners(results, best, comparisons, metric, maximize)
     paragraphs += trade_off(results, metric, maximize)
     for result in results:
         if not result.ok:
