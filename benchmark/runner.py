@@ -305,7 +305,8 @@ def run(suite: Suite, suite_text: str, *, storage: str, reports_dir: Path, comma
                            entry, pool, report, existing.get((dataset_name, entry.label)))
         status = "finished"
     except KeyboardInterrupt:
-        status, error = "interrupted", "interrupted by the user"
+        # Ctrl-C, or SIGTERM (the CLI turns it into KeyboardInterrupt).
+        status, error = "interrupted", "interrupted (Ctrl-C or SIGTERM)"
         raise
     except BaseException as exc:
         error = f"{type(exc).__name__}: {exc}"

@@ -292,3 +292,44 @@ def test_kill_9_then_resume_keeps_every_finished_trial_once(storage: str, tmp_pa
     assert len(trials) == 6 + len(interrupted) and len(interrupted) <= 1
     again = run_cli("run", "--resume", run.id, "--storage", storage, cwd=tmp_path, timeout=120)
     assert again.returncode == 2 and "already finished" in again.stderr
+
+
+def test_sigterm_marks_the_run_interrupted_and_it_is_no_baseline(tmp_path: Path) -> None:
+    import optuna
+
+    storage = f"sqlite:///{tmp_path / 'bench.db'}"
+    suite = write_suite(tmp_path, """
+        name: stopped
+        datasets:
+          digits: {source: sklearn:digits}
+        models:
+          - model: lenet5
+            search: {learning_rate: {low: 1.0e-3, high: 1.0e-2, log: true}, epochs: 2}
+        study: {n_trials: 20, pruner: none, seed: 2}
+        """, "stopped.yaml")
+    store = Store(storage)
+    process = subprocess.Popen([sys.executable, "-m", "benchmark", "run", str(suite), "--storage",
+                                storage, "--quiet"], cwd=tmp_path, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline and process.poll() is None:
+        runs = store.runs("stopped")
+        if runs and runs[0].studies and any(
+                t.state.is_finished() for t in optuna.load_study(
+                    study_name=runs[0].studies[0].optuna_study, storage=storage).trials):
+            break
+        time.sleep(0.3)
+    process.send_signal(signal.SIGTERM)  # what systemctl stop or a CI timeout sends
+    _, stderr = process.communicate(timeout=300)
+    assert process.returncode == 130, stderr
+    assert "--resume" in stderr
+    [run] = store.runs("stopped")
+    assert run.status == "interrupted" and "SIGTERM" in run.error
+    import dataclasses
+
+    stopped = compare.summarize(run)
+    tonight = dataclasses.replace(stopped, id="tonight", status="finished",
+                                  started_at=stopped.started_at + dt.timedelta(days=1))
+    assert compare.pick_baseline([stopped, tonight], tonight) is None
+    finished = dataclasses.replace(stopped, status="finished")
+    assert compare.pick_baseline([finished, tonight], tonight) is finished
