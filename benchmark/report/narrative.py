@@ -26,7 +26,9 @@ def _p(value: float | None) -> str:
 def _score(result: ModelResult, metric: str) -> str:
     text = number(result.test.get(metric))
     interval = result.test_ci.get(metric)
-    if interval:
+    if interval and interval[0] == interval[1]:
+        text += f" (the same in all {result.repeats} refits)"
+    elif interval:
         text += f" (95% CI {number(interval[0])} to {number(interval[1])})"
     return text
 
