@@ -157,7 +157,6 @@ def _compare(args: argparse.Namespace) -> int:
     from benchmark.store import Store
 
     store = Store(args.storage, create=False)
-    store.mark_interrupted()
     baseline = nightly.resolve(store, args.baseline, args.suite)
     current = nightly.resolve(store, args.current, args.suite or baseline.suite_name)
     if baseline.suite_name != current.suite_name:

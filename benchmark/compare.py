@@ -29,23 +29,24 @@ from typing import Any
 from scipy import stats
 
 from benchmark.environment import machine
+# The suite's nightly: section is the thresholds (and their defaults).
+from benchmark.suite import Nightly as Thresholds
 
 REGRESSIONS = {"worse", "newly failing", "slower"}
 TIME = "training time"
 
 
-@dataclass(frozen=True)
-class Thresholds:
-    min_change: float = 0.01
-    alpha: float = 0.05
-    history: int = 7
-    slowdown: float = 1.2
+def thresholds_of(suite: dict[str, Any]) -> Thresholds:
+    """The thresholds of a stored suite (runs stored before nightly: existed get the defaults)."""
+    return Thresholds.model_validate(suite.get("nightly") or {})
 
-    @classmethod
-    def of(cls, suite: dict[str, Any]) -> Thresholds:
-        nightly = suite.get("nightly") or {}
-        return cls(**{k: nightly[k] for k in ("min_change", "alpha", "history", "slowdown")
-                      if nightly.get(k) is not None})
+
+def band(values: list[float]) -> tuple[float, float] | None:
+    """Normal night-to-night variation: mean +- 2 s.d. of at least three nights."""
+    if len(values) < 3:
+        return None
+    centre, spread = statistics.fmean(values), statistics.stdev(values)
+    return centre - 2 * spread, centre + 2 * spread
 
 
 @dataclass
@@ -63,6 +64,16 @@ class Pair:
     searched: dict[str, str]  # the searched parameters and their ranges
     fixed: dict[str, str]  # the parameters the suite fixes
     fingerprint: str | None
+
+    @property
+    def score(self) -> float | None:
+        """The headline: the study metric, mean over the refits."""
+        return _mean(self.scores.get(self.metric, [])) if self.ok else None
+
+    @property
+    def seconds(self) -> float | None:
+        """The median training time of the refits."""
+        return statistics.median(self.fit_seconds) if self.ok and self.fit_seconds else None
 
 
 @dataclass
@@ -131,9 +142,8 @@ def judge_score(baseline: list[float], current: list[float], *, higher_is_better
             return {**row, "verdict": "unchanged",
                     "why": f"Welch t-test p = {p_value:.3f} >= {thresholds.alpha:g} over repeats"}
         reasons.append(f"Welch p = {p_value:.3g}")
-    if history is not None and len(history) >= 3:
-        centre, spread = statistics.fmean(history), statistics.stdev(history)
-        row["band"] = (centre - 2 * spread, centre + 2 * spread)
+    row["band"] = band(history or [])
+    if row["band"] is not None:
         if row["band"][0] <= after <= row["band"][1]:
             return {**row, "verdict": "unchanged",
                     "why": f"inside the night-to-night band of {len(history)} earlier nights"}

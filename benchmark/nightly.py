@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import statistics
 import sys
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -31,11 +32,16 @@ class Comparison:
     def regressions(self) -> list[dict[str, Any]]:
         return verdicts.regressions(self.rows)
 
+    @property
+    def counts(self) -> dict[str, int]:
+        """How many rows got each verdict."""
+        return dict(sorted(Counter(row["verdict"] for row in self.rows).items()))
+
 
 def _headline(run: verdicts.RunSummary) -> float | None:
     """Mean over the run's evaluated pairs of their metric: how ``best`` ranks runs."""
-    values = [statistics.fmean(p.scores[p.metric]) * (1 if p.direction == "maximize" else -1)
-              for p in run.pairs.values() if p.ok and p.scores.get(p.metric)]
+    values = [p.score * (1 if p.direction == "maximize" else -1)
+              for p in run.pairs.values() if p.score is not None]
     return statistics.fmean(values) if values else None
 
 
@@ -45,7 +51,7 @@ def resolve(store: Store, reference: str, suite_name: str | None = None) -> verd
     if reference not in ("latest", "previous", "best"):
         return verdicts.summarize(store.resolve(reference))
     latest = store.resolve("latest", suite_name)
-    runs = [verdicts.summarize(r) for r in store.runs(latest.suite_name)]
+    runs = _summaries(store, latest.suite_name)
     if reference == "latest":
         return runs[-1]
     finished = [r for r in runs if r.status == "finished"]
@@ -61,12 +67,18 @@ def resolve(store: Store, reference: str, suite_name: str | None = None) -> verd
     return max(scored, key=_headline)
 
 
+def _summaries(store: Store, suite_name: str) -> list[verdicts.RunSummary]:
+    return [verdicts.summarize(r) for r in store.runs(suite_name)]
+
+
 def compare_runs(store: Store, baseline: verdicts.RunSummary, current: verdicts.RunSummary,
-                 reports_dir: Path | None) -> Comparison:
+                 reports_dir: Path | None,
+                 runs: list[verdicts.RunSummary] | None = None) -> Comparison:
     """Verdicts of ``current`` against ``baseline`` (thresholds from the current
-    suite), and the comparison report when ``reports_dir`` is given."""
-    thresholds = verdicts.Thresholds.of(current.suite)
-    runs = [verdicts.summarize(r) for r in store.runs(current.suite_name)]
+    suite), and the comparison report when ``reports_dir`` is given. ``runs``:
+    every run of the suite, when the caller has them already."""
+    thresholds = verdicts.thresholds_of(current.suite)
+    runs = runs if runs is not None else _summaries(store, current.suite_name)
     nights = verdicts.history_for(runs, baseline, thresholds.history)
     rows = verdicts.compare(baseline, current, thresholds, nights)
     result = Comparison(baseline, current, rows, verdicts.changes(baseline, current), runs)
@@ -80,11 +92,9 @@ def compare_runs(store: Store, baseline: verdicts.RunSummary, current: verdicts.
 
 def summary_lines(comparison: Comparison) -> list[str]:
     """The short text for a CI log or an e-mail."""
-    counts: dict[str, int] = {}
-    for row in comparison.rows:
-        counts[row["verdict"]] = counts.get(row["verdict"], 0) + 1
     head = (f"{comparison.current.suite_name}: run {comparison.current.id} against baseline "
-            f"{comparison.baseline.id}: " + ", ".join(f"{n} {v}" for v, n in sorted(counts.items())))
+            f"{comparison.baseline.id}: "
+            + ", ".join(f"{n} {v}" for v, n in comparison.counts.items()))
     lines = [head]
     order = {v: i for i, v in enumerate(["worse", "newly failing", "slower", "not comparable",
                                          "fixed", "better", "faster"])}
@@ -105,10 +115,9 @@ def nightly(suite_files: list[Path], *, storage: str, reports_dir: Path, overrid
     # Every suite is read and checked before the first one runs.
     suites = [(path, *suite_module.read(path, overrides)) for path in suite_files]
     store = Store(storage)
-    store.mark_interrupted()
     for path, suite, _ in suites:
         pinned = baseline or suite.nightly.baseline
-        if pinned and not any(run.id == pinned for run in store.runs(suite.name)):
+        if pinned and store.suite_of(pinned) != suite.name:
             where = "--baseline" if baseline else f"{path}: nightly.baseline"
             raise UserError(f"{where}: run {pinned!r} is not a run of suite {suite.name!r} "
                             f"in {storage}")
@@ -117,8 +126,8 @@ def nightly(suite_files: list[Path], *, storage: str, reports_dir: Path, overrid
         with store.lock(suite.name):
             result = runner.run(suite, text, storage=storage, reports_dir=reports_dir,
                                 command=command, progress=progress, origin=str(path))
-        current = verdicts.summarize(store.resolve(result.run_id))
-        runs = [verdicts.summarize(r) for r in store.runs(suite.name)]
+        runs = _summaries(store, suite.name)
+        current = next(run for run in runs if run.id == result.run_id)
         pinned = baseline or suite.nightly.baseline
         base = verdicts.pick_baseline(runs, current, pinned)
         print(f"{suite.name}: run {result.run_id}, report {result.pdf}")
@@ -126,7 +135,7 @@ def nightly(suite_files: list[Path], *, storage: str, reports_dir: Path, overrid
             print(f"{suite.name}: no earlier finished run on this machine: this run is the "
                   f"baseline for the next night")
             continue
-        comparison = compare_runs(store, base, current, reports_dir)
+        comparison = compare_runs(store, base, current, reports_dir, runs)
         for text_line in summary_lines(comparison):
             print(text_line)
         print(f"{suite.name}: comparison report {comparison.pdf}")
@@ -138,8 +147,7 @@ def nightly(suite_files: list[Path], *, storage: str, reports_dir: Path, overrid
 
 def history(store: Store, suite_name: str) -> list[str]:
     """Every run of a suite with its headline numbers, one line each."""
-    store.mark_interrupted()
-    runs = [verdicts.summarize(r) for r in store.runs(suite_name)]
+    runs = _summaries(store, suite_name)
     if not runs:
         raise UserError(f"suite {suite_name!r} has no runs in {store.url}")
     keys = list(dict.fromkeys(k for run in runs for k in run.pairs))
@@ -153,12 +161,10 @@ def history(store: Store, suite_name: str) -> list[str]:
             pair = run.pairs.get(key)
             if pair is None:
                 cells.append(f"{'':>22}")
-            elif not pair.ok:
+            elif pair.score is None:
                 cells.append(f"{'failed':>22}")
             else:
-                score = statistics.fmean(pair.scores[pair.metric])
-                seconds = statistics.median(pair.fit_seconds)
-                cells.append(f"{f'{score:.4f} {seconds:.1f}s':>22}")
+                cells.append(f"{f'{pair.score:.4f} {pair.seconds:.1f}s':>22}")
         host = str(run.environment.get("hostname") or "")[:16]
         lines.append(f"{run.id:<24} {run.status:<12} {host:<16} " + " ".join(cells))
     return lines

@@ -327,12 +327,9 @@ def run(suite: Suite, suite_text: str, *, storage: str, reports_dir: Path, comma
 def resume(storage: str, run_id: str, *, reports_dir: Path, progress: bool = True) -> RunResult:
     """Finish an interrupted run: completed trials and pairs are kept (and counted
     once), trials the interruption cut short are marked failed, the rest runs."""
-    import yaml
-
     from benchmark import suite as suite_module
 
-    store = Store(storage, create=False)
-    store.mark_interrupted()
+    store = Store(storage, create=False)  # marks the run interrupted if its process is gone
     record = store.resolve(run_id)
     if record.status == "finished":
         raise UserError(f"run {record.id} already finished; nothing to resume")
@@ -340,7 +337,7 @@ def resume(storage: str, run_id: str, *, reports_dir: Path, progress: bool = Tru
         raise UserError(f"run {record.id} is still running (pid {record.environment.get('pid')} "
                         f"on {record.environment.get('hostname')}); wait for it, or stop it first")
     suite = suite_module.parse(record.suite, origin=f"run {record.id}")
-    return run(suite, record.suite_yaml or yaml.safe_dump(record.suite), storage=storage,
+    return run(suite, record.suite_yaml, storage=storage,
                reports_dir=reports_dir, command=record.command, progress=progress,
                origin=f"run {record.id}", resume_id=record.id)
 

@@ -17,7 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import JSON, DateTime, ForeignKey, Integer, String, Text, create_engine, select
-from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship
+from sqlalchemy.orm import (DeclarativeBase, Mapped, Session, defer, mapped_column, relationship,
+                            selectinload)
 
 from benchmark.errors import UserError
 
@@ -168,6 +169,8 @@ class Store:
             raise UserError(f"--storage {url!r}: not a usable SQLAlchemy URL ({error})") from None
         Base.metadata.create_all(self.engine)
         self._check_schema()
+        # Whoever opens the database next after a kill or a reboot marks the run.
+        self.mark_interrupted()
 
     def _check_schema(self) -> None:
         """Tables made by an older format lack columns: say so instead of failing
@@ -200,9 +203,9 @@ class Store:
                 query = select(RunRecord).order_by(RunRecord.started_at.desc())
                 if suite_name:
                     query = query.where(RunRecord.suite_name == suite_name)
-                run = session.scalars(query.limit(1)).first()
+                run = session.scalars(query.options(*_EVERYTHING).limit(1)).first()
             else:
-                run = session.get(RunRecord, run_id)
+                run = session.get(RunRecord, run_id, options=_EVERYTHING)
             if run is None:
                 known = session.scalars(select(RunRecord.id).order_by(
                     RunRecord.started_at.desc()).limit(5)).all()
@@ -211,17 +214,24 @@ class Store:
             if run.format_version > FORMAT_VERSION:
                 raise UserError(f"run {run.id} was written by a newer benchmark (format "
                                 f"{run.format_version} > {FORMAT_VERSION}): upgrade to read it")
-            _load_all(run)
             return run
 
     def runs(self, suite_name: str) -> list[RunRecord]:
-        """Every run of a suite, oldest first, with its records loaded."""
+        """Every run of a suite, oldest first, with what a comparison reads loaded
+        (not the test predictions and layer tables: a year of nights holds many)."""
         with self.session() as session:
-            runs = session.scalars(select(RunRecord).where(RunRecord.suite_name == suite_name)
-                                   .order_by(RunRecord.started_at)).all()
-            for run in runs:
-                _load_all(run)
-            return list(runs)
+            return list(session.scalars(
+                select(RunRecord).where(RunRecord.suite_name == suite_name)
+                .order_by(RunRecord.started_at)
+                .options(selectinload(RunRecord.datasets),
+                         selectinload(RunRecord.studies).selectinload(StudyRecord.evaluations)
+                         .options(defer(EvaluationRecord.predictions),
+                                  defer(EvaluationRecord.architecture)))))
+
+    def suite_of(self, run_id: str) -> str | None:
+        """The suite name of a run, or None when there is no such run."""
+        with self.session() as session:
+            return session.scalar(select(RunRecord.suite_name).where(RunRecord.id == run_id))
 
     def mark_interrupted(self) -> list[str]:
         """Runs left 'running' by a process of this machine that no longer exists
@@ -282,8 +292,6 @@ class Store:
                     session.delete(held)
 
 
-def _load_all(run: RunRecord) -> None:
-    """Touch everything a report or a comparison needs while the session is open."""
-    for study in run.studies:
-        study.evaluations  # noqa: B018
-    run.datasets  # noqa: B018
+# Everything a report needs, loaded with the run while the session is open.
+_EVERYTHING = (selectinload(RunRecord.datasets),
+               selectinload(RunRecord.studies).selectinload(StudyRecord.evaluations))

@@ -314,7 +314,8 @@ def test_tabular_and_trend_figures_draw_for_one_or_several_models(n_models: int)
         figures.correlation(["x", "y"], [[1.0, 0.3], [0.3, 1.0]]),
         figures.sample_grid([sample] * n_models),
         # One night only (a first run), and several with a band.
-        figures.trend([{"score": 0.9, "seconds": 3.0}] * n_models, "accuracy"),
-        figures.trend([{"score": None, "seconds": None}, {"score": 0.9, "seconds": 2.0}], "accuracy"),
+        figures.trend([0.9] * n_models, [3.0] * n_models, [None, None], "accuracy"),
+        figures.trend([None, 0.9, 0.91, 0.88], [None, 2.0, 2.1, 2.0],
+                      [(0.89, 0.92), (1.9, 2.2)], "accuracy"),
     ]
     assert all(png.startswith(PNG) for png in drawn)

@@ -260,8 +260,8 @@ def trade_off(series: dict[str, dict[str, list[float]]], front: list[tuple[float
         xs, ys = zip(*front)
         axis.step(xs, ys, where="post", color="black", linewidth=0.9, label="Pareto front")
         axis.scatter(xs, ys, s=22, facecolors="none", edgecolors="black", linewidths=0.8)
-    if series and max((max(p["seconds"], default=1) for p in series.values()), default=1) / \
-            max(min((min(p["seconds"], default=1) for p in series.values()), default=1), 1e-3) > 20:
+    times = [t for points in series.values() for t in points["seconds"]]
+    if times and max(times) > 20 * max(min(times), 1e-3):  # spans orders of magnitude
         axis.set_xscale("log")
     axis.set_xlabel("Training time of the trial (s)")
     axis.set_ylabel(f"Validation {metric}")
@@ -293,18 +293,17 @@ def accuracy_loss(histories: dict[str, list[dict[str, float]]]) -> bytes:
     return _png(figure)
 
 
-def trend(nights: list[dict[str, Any]], metric: str) -> bytes:
+def trend(scores: list[float | None], seconds: list[float | None],
+          bands: list[tuple[float, float] | None], metric: str) -> bytes:
     """Test score (left) and training time (right) of one model across runs, the
-    current run last; the band is the earlier runs' mean +- 2 s.d., the normal
-    night-to-night variation."""
+    current run last (red); a band, where given, is the normal night-to-night
+    variation of the runs before it."""
     figure, axes = plt.subplots(1, 2, figsize=(COLUMN_WIDTH, 1.6), layout="constrained")
-    positions = list(range(1, len(nights) + 1))
-    for axis, key, label in ((axes[0], "score", f"Test {metric}"), (axes[1], "seconds", "Training time (s)")):
-        values = [n.get(key) for n in nights]
-        earlier = [v for v in values[:-1] if v is not None]
-        if len(earlier) >= 2:
-            centre, spread = float(np.mean(earlier)), float(np.std(earlier, ddof=1))
-            axis.axhspan(centre - 2 * spread, centre + 2 * spread, color="C0", alpha=0.15, linewidth=0)
+    positions = list(range(1, len(scores) + 1))
+    for axis, values, band, label in ((axes[0], scores, bands[0], f"Test {metric}"),
+                                      (axes[1], seconds, bands[1], "Training time (s)")):
+        if band is not None:
+            axis.axhspan(*band, color="C0", alpha=0.15, linewidth=0)
         axis.plot(positions, values, "-o", markersize=2.5, color="C0")
         if values and values[-1] is not None:
             axis.plot(positions[-1], values[-1], "o", markersize=4.5, color="C3")

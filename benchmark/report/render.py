@@ -112,13 +112,18 @@ def _write_atomically(path: Path, data: bytes) -> None:
 
 def render_run(store: Store, run_id: str, run_dir: Path) -> tuple[Path, Path]:
     """Render ``report.html`` and ``report.pdf`` of a stored run into ``run_dir``."""
-    import weasyprint
-
     ctx = report_context.build(store, run_id)
     run_dir.mkdir(parents=True, exist_ok=True)
-    html = render_html(ctx, draw(ctx, run_dir / "figures"))
-    html_path, pdf_path = run_dir / "report.html", run_dir / "report.pdf"
-    pdf = weasyprint.HTML(string=html, base_url=str(run_dir)).write_pdf()
+    return _write_html_and_pdf(render_html(ctx, draw(ctx, run_dir / "figures")), run_dir, "report")
+
+
+def _write_html_and_pdf(html: str, folder: Path, stem: str) -> tuple[Path, Path]:
+    """``<stem>.html`` and its PDF (WeasyPrint), each replaced atomically."""
+    import weasyprint
+
+    folder.mkdir(parents=True, exist_ok=True)
+    html_path, pdf_path = folder / f"{stem}.html", folder / f"{stem}.pdf"
+    pdf = weasyprint.HTML(string=html, base_url=str(folder)).write_pdf()
     _write_atomically(html_path, html.encode())
     _write_atomically(pdf_path, pdf)
     return html_path, pdf_path
@@ -126,36 +131,25 @@ def render_run(store: Store, run_id: str, run_dir: Path) -> tuple[Path, Path]:
 
 def render_comparison(comparison: Any, thresholds: Any, folder: Path) -> tuple[Path, Path]:
     """``comparison.html`` and ``comparison.pdf`` of a compare or nightly run."""
-    import statistics
-
-    import weasyprint
-
-    from benchmark.compare import REGRESSIONS
+    from benchmark.compare import REGRESSIONS, band
 
     trends = {}
     for key, pair in comparison.current.pairs.items():
-        nights = []
+        runs = []  # the suite's runs up to the current one, oldest first
         for run in comparison.history:
-            other = run.pairs.get(key)
-            ok = other is not None and other.ok and other.scores.get(other.metric)
-            nights.append({"score": statistics.fmean(other.scores[other.metric]) if ok else None,
-                           "seconds": statistics.median(other.fit_seconds) if ok else None})
+            runs.append(run.pairs.get(key))
             if run.id == comparison.current.id:
                 break
-        if sum(n["score"] is not None for n in nights) >= 2:
+        scores = [p.score if p else None for p in runs]
+        times = [p.seconds if p else None for p in runs]
+        if sum(score is not None for score in scores) >= 2:
+            # The band the verdicts use, from the runs before the current one.
+            bands = [band([v for v in values[:-1] if v is not None]) for values in (scores, times)]
             trends[f"{key[1]} on {key[0]}: test {pair.metric} (left) and training time (right) "
-                   f"across runs"] = _data_uri(figures.trend(nights, pair.metric))
-    counts: dict[str, int] = {}
-    for row in comparison.rows:
-        counts[row["verdict"]] = counts.get(row["verdict"], 0) + 1
+                   f"across runs"] = _data_uri(figures.trend(scores, times, bands, pair.metric))
     html = environment().get_template("compare.html.j2").render(
         baseline=comparison.baseline, current=comparison.current, rows=comparison.rows,
-        changes=comparison.changes, history=comparison.history, trends=trends, counts=counts,
-        regressions=comparison.regressions, regression_names=REGRESSIONS,
-        thresholds=thresholds, version=__version__)
-    folder.mkdir(parents=True, exist_ok=True)
-    html_path, pdf_path = folder / "comparison.html", folder / "comparison.pdf"
-    pdf = weasyprint.HTML(string=html, base_url=str(folder)).write_pdf()
-    _write_atomically(html_path, html.encode())
-    _write_atomically(pdf_path, pdf)
-    return html_path, pdf_path
+        changes=comparison.changes, history=comparison.history, trends=trends,
+        counts=comparison.counts, regressions=comparison.regressions,
+        regression_names=REGRESSIONS, thresholds=thresholds, version=__version__)
+    return _write_html_and_pdf(html, folder, "comparison")
