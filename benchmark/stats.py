@@ -102,7 +102,8 @@ def compare_to_selected(selected: Candidate, others: list[Candidate],
     """One row per other model: the selected model against it, McNemar on the
     first repeat's test predictions and the paired t-test over repeats, with
     p-values adjusted over all rows (and both tests) when there is more than one
-    comparison. ``difference`` is selected minus other, in the metric's sense."""
+    comparison. ``difference`` is the selected model's mean score minus the
+    other's; ``better`` says whether that favours the selected model."""
     rows = []
     for other in others:
         row: dict[str, Any] = {"other": other.label, "mcnemar": None, "paired": None}

@@ -9,9 +9,9 @@ The main process never imports TensorFlow.
 from __future__ import annotations
 
 import os
+import multiprocessing
 import sys
 import threading
-import time
 import traceback
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -74,20 +74,17 @@ class Outcome:
     proba: list[list[float]] | None = None
 
 
-def _exit_with_parent(parent: int) -> None:
-    """A worker whose run was killed (kill -9, a reboot of the main process)
-    would otherwise train its trial to the end, and write to a study that a
-    resumed run has moved on from."""
-    while True:
-        time.sleep(1.0)
-        if os.getppid() != parent:
-            os._exit(1)
+def _exit_with_parent() -> None:
+    """A worker whose run was killed (kill -9 of the main process) would
+    otherwise train its trial to the end, and write to a study that a resumed
+    run has moved on from. Blocks on the parent's sentinel until it is gone."""
+    multiprocessing.parent_process().join()
+    os._exit(1)
 
 
 def initialize(log_path: str | None) -> None:
     """Quiet TensorFlow: its C++ logging goes to the run's worker.log, not the terminal."""
-    threading.Thread(target=_exit_with_parent, args=(os.getppid(),), daemon=True,
-                     name="exit-with-parent").start()
+    threading.Thread(target=_exit_with_parent, daemon=True, name="exit-with-parent").start()
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     if log_path:
         log = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)

@@ -239,6 +239,34 @@ def test_nightly_exits_0_unchanged_and_1_on_a_worsened_suite(storage: str, tmp_p
     assert compared.returncode == 0 and "WORSE" in compared.stdout
 
 
+def _finished_trials(store: Store, storage: str, suite_name: str) -> list:
+    """The finished trials of the first study of the suite's only run (none yet: [])."""
+    import optuna
+
+    runs = store.runs(suite_name)
+    if not runs or not runs[0].studies:
+        return []
+    trials = optuna.load_study(study_name=runs[0].studies[0].optuna_study,
+                               storage=storage).get_trials(deepcopy=False)
+    return [t for t in trials if t.state.is_finished()]
+
+
+def _run_until(suite: Path, storage: str, count: int, output) -> subprocess.Popen:
+    """``run suite`` in its own process, returned once ``count`` trials finished
+    (or it ended, or 300 s passed). The caller made the tables already, so the
+    polling never races the run's own schema creation."""
+    store = Store(storage, create=False)
+    name = suite.stem
+    process = subprocess.Popen([sys.executable, "-m", "benchmark", "run", str(suite), "--storage",
+                                storage, "--quiet"], cwd=suite.parent, stdout=output,
+                               stderr=output, text=True)
+    deadline = time.monotonic() + 300
+    while len(_finished_trials(store, storage, name)) < count and time.monotonic() < deadline \
+            and process.poll() is None:
+        time.sleep(0.3)
+    return process
+
+
 @pytest.mark.parametrize("storage", ["sqlite", "postgresql"], indirect=True)
 def test_kill_9_then_resume_keeps_every_finished_trial_once(storage: str, tmp_path: Path) -> None:
     import optuna
@@ -252,29 +280,13 @@ def test_kill_9_then_resume_keeps_every_finished_trial_once(storage: str, tmp_pa
             search: {learning_rate: {low: 1.0e-3, high: 1.0e-2, log: true}, epochs: 2}
         study: {n_trials: 6, pruner: none, seed: 2}
         """, "killed.yaml")
-    # The tables exist before the run starts, so that this test's polling never
-    # races the run's own schema creation.
     store = Store(storage)
     log = tmp_path / "run.log"
     with log.open("w") as output:
-        process = subprocess.Popen([sys.executable, "-m", "benchmark", "run", str(suite),
-                                    "--storage", storage, "--quiet"], cwd=tmp_path,
-                                   stdout=output, stderr=subprocess.STDOUT)
-
-    def finished() -> list:
-        runs = store.runs("killed")
-        if not runs or not runs[0].studies:
-            return []
-        trials = optuna.load_study(study_name=runs[0].studies[0].optuna_study,
-                                   storage=storage).get_trials(deepcopy=False)
-        return [t for t in trials if t.state.is_finished()]
-
-    deadline = time.monotonic() + 300
-    while len(finished()) < 2 and time.monotonic() < deadline and process.poll() is None:
-        time.sleep(0.3)
+        process = _run_until(suite, storage, 2, output)
     process.send_signal(signal.SIGKILL)
     process.wait()
-    before = {(t.number, t.value) for t in finished()}
+    before = {(t.number, t.value) for t in _finished_trials(store, storage, "killed")}
     assert 2 <= len(before) < 6, log.read_text()[-2000:]
     [run] = store.runs("killed")
     assert run.status == "running"  # kill -9 left no chance to say otherwise
@@ -295,8 +307,6 @@ def test_kill_9_then_resume_keeps_every_finished_trial_once(storage: str, tmp_pa
 
 
 def test_sigterm_marks_the_run_interrupted_and_it_is_no_baseline(tmp_path: Path) -> None:
-    import optuna
-
     storage = f"sqlite:///{tmp_path / 'bench.db'}"
     suite = write_suite(tmp_path, """
         name: stopped
@@ -308,17 +318,7 @@ def test_sigterm_marks_the_run_interrupted_and_it_is_no_baseline(tmp_path: Path)
         study: {n_trials: 20, pruner: none, seed: 2}
         """, "stopped.yaml")
     store = Store(storage)
-    process = subprocess.Popen([sys.executable, "-m", "benchmark", "run", str(suite), "--storage",
-                                storage, "--quiet"], cwd=tmp_path, stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 300
-    while time.monotonic() < deadline and process.poll() is None:
-        runs = store.runs("stopped")
-        if runs and runs[0].studies and any(
-                t.state.is_finished() for t in optuna.load_study(
-                    study_name=runs[0].studies[0].optuna_study, storage=storage).trials):
-            break
-        time.sleep(0.3)
+    process = _run_until(suite, storage, 1, subprocess.PIPE)
     process.send_signal(signal.SIGTERM)  # what systemctl stop or a CI timeout sends
     _, stderr = process.communicate(timeout=300)
     assert process.returncode == 130, stderr

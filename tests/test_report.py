@@ -133,7 +133,7 @@ def _model(label: str, **changes) -> report_context.ModelResult:
     fields = dict(dataset="d", label=label, model_name="lenet5", description="", reference="",
                   metric="accuracy", direction="maximize", space={}, counts={}, search_seconds=1.0,
                   best_trial=0, best_value=0.9, best_params={}, best_history=[], trials=[],
-                  test={"accuracy": 0.9}, test_std={}, repeats=1, fit_seconds=10.0, n_params=1,
+                  repeat_scores={"accuracy": [0.9]}, repeats=1, fit_seconds=10.0, n_params=1,
                   confusion=None, error=None)
     fields.update(changes)
     return report_context.ModelResult(**fields)
@@ -160,9 +160,9 @@ def test_narrative_edges_pruning_and_trade_off() -> None:
     assert saving["seconds"] == pytest.approx(8.0)
     text = narrative.pruning(_model("m", pruning=saving))
     assert "stopped 1 of m's trials early; it ran 2 of its 10 planned epochs" in text
-    fast = _model("fast", test={"accuracy": 0.85}, fit_seconds=1.0)
-    slow = _model("slow", test={"accuracy": 0.95}, fit_seconds=10.0)
-    worse = _model("worse", test={"accuracy": 0.8}, fit_seconds=20.0)
+    fast = _model("fast", repeat_scores={"accuracy": [0.85]}, fit_seconds=1.0)
+    slow = _model("slow", repeat_scores={"accuracy": [0.95]}, fit_seconds=10.0)
+    worse = _model("worse", repeat_scores={"accuracy": [0.8]}, fit_seconds=20.0)
     [text] = narrative.trade_off([fast, slow, worse], "accuracy")
     assert "10.0 times faster" in text and "holds fast, slow; worse is beaten on both" in text
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import statistics
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from benchmark import stats
@@ -32,8 +33,7 @@ class ModelResult:
     best_params: dict[str, Any] | None
     best_history: list[dict[str, float]]
     trials: list[dict[str, Any]]
-    test: dict[str, float]  # mean over repeats
-    test_std: dict[str, float]
+    repeat_scores: dict[str, list[float]]  # metric -> its value in each final refit
     repeats: int
     fit_seconds: float | None
     n_params: int | None
@@ -43,8 +43,6 @@ class ModelResult:
     threshold: float | None = None  # tuned on validation, applied to test (mean over repeats)
     predictions: dict[str, Any] | None = None  # test y_true / proba of the first refit
     architecture: dict[str, Any] | None = None  # Keras: the layer table of the first refit
-    repeat_scores: dict[str, list[float]] = field(default_factory=dict)  # metric -> per repeat
-    test_ci: dict[str, tuple[float, float]] = field(default_factory=dict)  # 95%, over repeats
     importances: dict[str, float] | None = None  # Optuna's fANOVA, searched parameters
     edges: list[dict[str, Any]] = field(default_factory=list)  # best values at a range's edge
     pruning: dict[str, Any] | None = None  # work the pruner saved
@@ -53,6 +51,22 @@ class ModelResult:
     @property
     def ok(self) -> bool:
         return bool(self.test)
+
+    # Test scores over the refits: mean, standard deviation, 95% interval.
+    @cached_property
+    def test(self) -> dict[str, float]:
+        return {k: statistics.fmean(v) for k, v in self.repeat_scores.items()}
+
+    @cached_property
+    def test_std(self) -> dict[str, float]:
+        return {k: statistics.stdev(v) if len(v) > 1 else 0.0 for k, v in self.repeat_scores.items()}
+
+    @cached_property
+    def test_ci(self) -> dict[str, tuple[float, float]]:
+        # Every stored metric but the log loss is a proportion or an area under a curve.
+        intervals = {k: stats.confidence_interval(v, bounds=None if k == "log_loss" else (0, 1))
+                     for k, v in self.repeat_scores.items()}
+        return {k: v for k, v in intervals.items() if v}
 
 
 def _per_repeat(values: list[dict[str, float]]) -> dict[str, list[float]]:
@@ -73,17 +87,15 @@ def importances(study: Any) -> dict[str, float] | None:
     (fewer than two, or nothing varied)."""
     import optuna
 
-    complete = [t for t in study.get_trials(deepcopy=False)
-                if t.state == optuna.trial.TrialState.COMPLETE]
-    if len(complete) < 2 or not any(len({str(t.params.get(k)) for t in complete}) > 1
-                                    for k in complete[0].params):
+    # One trial has no variance to share out (Optuna would call it all importance 1).
+    if len(study.get_trials(deepcopy=False, states=[optuna.trial.TrialState.COMPLETE])) < 2:
         return None
     try:
         values = optuna.importance.get_param_importances(
             study, evaluator=optuna.importance.FanovaImportanceEvaluator(seed=0))
-    except (RuntimeError, ValueError):
+    except RuntimeError:  # "zero total variance": every completed trial scored the same
         return None
-    return {k: float(v) for k, v in values.items()}
+    return {k: float(v) for k, v in values.items()} or None
 
 
 def at_edges(trial: Any) -> list[dict[str, Any]]:
@@ -169,12 +181,6 @@ def model_results(store: Store, run: RunRecord) -> list[ModelResult]:
             rows[-1]["units"] = rows[-1]["folds"] if cv_folds else rows[-1]["epochs"]
         best = next((t for t in trials if t.number == study.best_trial), None)
         evaluations = study.evaluations
-        per_repeat = _per_repeat([e.metrics for e in evaluations])
-        mean = {k: statistics.fmean(v) for k, v in per_repeat.items()}
-        std = {k: statistics.stdev(v) if len(v) > 1 else 0.0 for k, v in per_repeat.items()}
-        # Every stored metric but the log loss is a proportion or an area under a curve.
-        intervals = {k: stats.confidence_interval(v, bounds=None if k == "log_loss" else (0, 1))
-                     for k, v in per_repeat.items()}
         spec = models.get(study.model_name) if study.model_name in models else None
         fixed_epochs = (study.best_params or {}).get("epochs", defaults.get("epochs"))
 
@@ -190,7 +196,8 @@ def model_results(store: Store, run: RunRecord) -> list[ModelResult]:
             search_seconds=study.search_seconds, best_trial=study.best_trial,
             best_value=best.value if best else None, best_params=study.best_params,
             best_history=(best.user_attrs.get("history") or []) if best else [],
-            trials=rows, test=mean, test_std=std, repeats=len(evaluations),
+            trials=rows, repeat_scores=_per_repeat([e.metrics for e in evaluations]),
+            repeats=len(evaluations),
             fit_seconds=statistics.fmean(e.fit_seconds for e in evaluations) if evaluations else None,
             n_params=evaluations[0].n_params if evaluations else None,
             confusion=evaluations[0].confusion if evaluations else None,
@@ -199,7 +206,6 @@ def model_results(store: Store, run: RunRecord) -> list[ModelResult]:
                        if evaluations and evaluations[0].threshold is not None else None),
             predictions=evaluations[0].predictions if evaluations else None,
             architecture=evaluations[0].architecture if evaluations else None,
-            repeat_scores=per_repeat, test_ci={k: v for k, v in intervals.items() if v},
             importances=importances(optuna_study), edges=at_edges(best) if best else [],
             pruning=pruning_savings(rows, planned)
             if (cv_folds or (spec and spec.family == "keras")) else None))
@@ -207,12 +213,11 @@ def model_results(store: Store, run: RunRecord) -> list[ModelResult]:
 
 
 def comparisons(results: list[ModelResult], best: dict[str, ModelResult],
-                metric: str) -> dict[str, list[dict[str, Any]]]:
+                metric: str, maximize: bool = True) -> dict[str, list[dict[str, Any]]]:
     """Per dataset, the selected model tested against every other evaluated one."""
-    from benchmark.metrics import metrics, predict_labels
     import numpy as np
 
-    higher = metrics.get(metric).direction == "maximize" if metric in metrics else True
+    from benchmark.metrics import predict_labels
 
     def candidate(result: ModelResult) -> stats.Candidate:
         labels = y_true = None
@@ -227,7 +232,7 @@ def comparisons(results: list[ModelResult], best: dict[str, ModelResult],
         others = [r for r in results if r.dataset == dataset and r.ok and r is not selected]
         if others:
             table[dataset] = stats.compare_to_selected(
-                candidate(selected), [candidate(r) for r in others], higher_is_better=higher)
+                candidate(selected), [candidate(r) for r in others], higher_is_better=maximize)
     return table
 
 
@@ -287,8 +292,8 @@ def references(results: list[ModelResult], sampler: str,
     if any(r.importances for r in results):
         keys.append("fanova")
     families = {r.family for r in results}
-    if "sklearn" in families or any(r.family == "keras" for r in results):
-        keys.append("sklearn")
+    if families:
+        keys.append("sklearn")  # preprocessing and metrics, whatever the family
     if "keras" in families:
         keys += ["tensorflow", "keras"]
     if any(row["mcnemar"] for rows in compared.values() for row in rows):
@@ -304,16 +309,16 @@ def references(results: list[ModelResult], sampler: str,
 
 
 def build(store: Store, run_id: str) -> dict[str, Any]:
-    from benchmark.metrics import metrics
     from benchmark.report import narrative
 
     run = store.resolve(run_id)
     results = model_results(store, run)
     suite = run.suite
     metric = suite["study"]["metric"]
-    maximize = metrics.get(metric).direction == "maximize" if metric in metrics else True
+    # Every study of a run optimises the same metric in the same direction.
+    maximize = all(r.direction == "maximize" for r in results)
     best = best_by_dataset(results)
-    compared = comparisons(results, best, metric)
+    compared = comparisons(results, best, metric, maximize)
     cited = references(results, suite["study"]["sampler"]["name"], compared)
     duration = (run.finished_at - run.started_at).total_seconds() if run.finished_at else None
     datasets = [{"name": d.name, "source": d.source, **d.summary} for d in run.datasets]
@@ -334,6 +339,7 @@ def build(store: Store, run_id: str) -> dict[str, Any]:
         # One entry per suite model, in suite order (results repeat them per dataset).
         "models": list({r.label: r for r in results}.values()),
         "best": best,
+        "maximize": maximize,
         "comparisons": compared,
         "discussion": narrative.discussion(results, best, compared, metric, maximize),
         "references": cited,

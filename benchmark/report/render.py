@@ -37,7 +37,7 @@ def draw(ctx: dict[str, Any], figure_dir: Path | None) -> dict[str, str]:
     kinds = set(ctx["figure_kinds"])
     classes = {d["name"]: d["class_names"] for d in ctx["datasets"]}
     metric = ctx["study"]["metric"]
-    maximize = all(r.direction == "maximize" for r in ctx["results"])
+    maximize = ctx["maximize"]
     for dataset in ctx["datasets"]:
         name = dataset["name"]
         results = [r for r in ctx["results"] if r.dataset == name]
