@@ -68,8 +68,16 @@ def capture(suite_file: str | None = None) -> dict[str, Any]:
         "suite_git": suite_commit(suite_file),
         # Which process wrote the run, so that a run left 'running' by a killed
         # process can be told from one still going (Store.mark_interrupted).
-        "pid": os.getpid(),
+        **process_identity(),
     }
+
+
+def process_identity() -> dict[str, Any]:
+    """This process as a run records its owner: the pid, and when the process was
+    created (a pid alone is reused after the process ends, or after a reboot)."""
+    import psutil
+
+    return {"pid": os.getpid(), "pid_created": psutil.Process().create_time()}
 
 
 def machine(environment: dict[str, Any]) -> dict[str, Any]:

@@ -18,7 +18,8 @@ from benchmark.errors import DataError, UserError
 from benchmark.metrics import predict_labels, score_all
 from benchmark.search import WorkerPool, evaluate, optimize
 from benchmark.space import Space
-from benchmark.store import DatasetRecord, EvaluationRecord, RunRecord, Store, StudyRecord, now
+from benchmark.store import (DatasetRecord, EvaluationRecord, RunRecord, Store, StudyRecord, now,
+                             optuna_storage)
 from benchmark.suite import DatasetEntry, ModelEntry, Suite
 from benchmark.worker import DataRef, EvaluationTask, Outcome, TrialTask
 
@@ -163,7 +164,7 @@ def _study(store: Store, run_id: str, suite: Suite, dataset_name: str, n_classes
     # load_if_exists: a resumed run may have created the Optuna study and been
     # killed before its record was written.
     study = optuna.create_study(
-        study_name=study_name, storage=store.url, direction=settings.objective_direction,
+        study_name=study_name, storage=optuna_storage(store.url), direction=settings.objective_direction,
         sampler=sampler, pruner=settings.pruner.create(), load_if_exists=True)
     done_before, seconds_before = _close_interrupted(study)
     if done_before:
@@ -287,7 +288,7 @@ def run(suite: Suite, suite_text: str, *, storage: str, reports_dir: Path, comma
             stored_datasets = {d.name for d in record.datasets}
             record.status, record.error = "running", None
             # This process now owns the run (so a second kill is detected too).
-            record.environment = {**record.environment, "pid": os.getpid()}
+            record.environment = {**record.environment, **environment.process_identity()}
     report = Progress(progress)
     report.message(f"run {run_id}: {len(suite.datasets)} dataset(s) x {len(suite.models)} model(s), "
                    f"database {storage}" + (" (resumed)" if resume_id else ""))

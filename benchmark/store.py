@@ -16,7 +16,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, ForeignKey, Integer, String, Text, create_engine, select
+from sqlalchemy import (JSON, DateTime, ForeignKey, Integer, String, Text, create_engine, event,
+                        select)
 from sqlalchemy.orm import (DeclarativeBase, Mapped, Session, defer, mapped_column, relationship,
                             selectinload)
 
@@ -127,9 +128,11 @@ class LockRecord(Base):
     acquired_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
 
 
-def process_alive(pid: int | None, started_before: dt.datetime | None = None) -> bool:
-    """Whether process ``pid`` on this machine still runs (and, given a time, is
-    not a newer process that reused the number)."""
+def process_alive(pid: int | None, *, created: float | None = None,
+                  started_before: dt.datetime | None = None) -> bool:
+    """Whether process ``pid`` on this machine still runs and is the process
+    meant, not a newer one that reused the number: the one ``created`` at that
+    time (psutil's create_time), or else one that existed by ``started_before``."""
     import psutil
 
     if not pid:
@@ -138,12 +141,47 @@ def process_alive(pid: int | None, started_before: dt.datetime | None = None) ->
         process = psutil.Process(pid)
         if process.status() == psutil.STATUS_ZOMBIE:
             return False
-        created = process.create_time()
+        process_created = process.create_time()
     except (psutil.NoSuchProcess, psutil.AccessDenied):
         return False
+    if created is not None:
+        return abs(process_created - created) < 1
     if started_before is not None:
-        return created <= started_before.timestamp() + 1
+        if started_before.tzinfo is None:  # SQLite gives back naive UTC times
+            started_before = started_before.replace(tzinfo=dt.UTC)
+        return process_created <= started_before.timestamp() + 1
     return True
+
+
+# How long a SQLite connection waits for another process's write to finish
+# before failing with "database is locked" (sqlite3's own default is 5 s). The
+# run, its worker and readers (a nightly's poll, a report) share one file.
+SQLITE_BUSY_SECONDS = 120
+
+
+def _engine_options(url: str) -> dict[str, Any]:
+    if url.startswith("sqlite"):
+        return {"connect_args": {"timeout": SQLITE_BUSY_SECONDS}}
+    return {}
+
+
+def _write_ahead_log(dbapi_connection: Any, _record: Any) -> None:
+    """SQLite's write-ahead log: readers never block the writer and the writer
+    never blocks readers, where the default rollback journal makes a writer
+    wait for every reader and can fail a writer outright when two of them meet
+    (SQLITE_BUSY without waiting, to avoid a deadlock). The mode is stored in
+    the file, so Optuna's own connections to it get it too."""
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.close()
+
+
+def optuna_storage(url: str) -> Any:
+    """Optuna's storage on the tool's database, with the same SQLite settings as
+    the Store (a study name plus this is what every process opens)."""
+    import optuna
+
+    return optuna.storages.RDBStorage(url, engine_kwargs=_engine_options(url))
 
 
 def _sqlite_file(url: str) -> Path | None:
@@ -164,9 +202,11 @@ class Store:
                 raise UserError(f"--storage {url}: no database there (run a suite first)")
             path.parent.mkdir(parents=True, exist_ok=True)
         try:
-            self.engine = create_engine(url)
+            self.engine = create_engine(url, **_engine_options(url))
         except Exception as error:  # noqa: BLE001 - SQLAlchemy raises several kinds for a bad URL
             raise UserError(f"--storage {url!r}: not a usable SQLAlchemy URL ({error})") from None
+        if self.engine.name == "sqlite":
+            event.listen(self.engine, "connect", _write_ahead_log)
         Base.metadata.create_all(self.engine)
         self._check_schema()
         # Whoever opens the database next after a kill or a reboot marks the run.
@@ -245,9 +285,9 @@ class Store:
                 environment = run.environment or {}
                 if environment.get("hostname") != platform.node():
                     continue
-                started = run.started_at if run.started_at.tzinfo else \
-                    run.started_at.replace(tzinfo=dt.UTC)
-                if not process_alive(environment.get("pid"), started):
+                # Runs written before pid_created was recorded: judged by start time.
+                if not process_alive(environment.get("pid"), created=environment.get("pid_created"),
+                                     started_before=run.started_at):
                     run.status = "interrupted"
                     run.error = (f"the process (pid {environment.get('pid')}) ended before the "
                                  f"run finished; resume it with: python -m benchmark run "
@@ -274,7 +314,7 @@ class Store:
                     held = session.get(LockRecord, suite_name)
                     if held is None:
                         continue  # released in between: try again
-                    if held.hostname == platform.node() and not process_alive(held.pid):
+                    if held.hostname == platform.node() and not process_alive(held.pid, started_before=held.acquired_at):
                         session.delete(held)
                         continue
                     raise UserError(

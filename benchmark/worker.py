@@ -101,6 +101,14 @@ def _tensorflow_ready() -> None:
     tf.config.experimental.enable_op_determinism()
 
 
+@lru_cache(maxsize=1)
+def _storage(url: str) -> Any:
+    """One Optuna storage (one connection pool) for all the trials of this worker."""
+    from benchmark.store import optuna_storage
+
+    return optuna_storage(url)
+
+
 @lru_cache(maxsize=4)
 def _data(data: DataRef):
     from benchmark.datasets import load_splits
@@ -173,7 +181,7 @@ def run_trial(task: TrialTask) -> Outcome:
     from benchmark.suite import Pruner
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    study = optuna.load_study(study_name=task.study_name, storage=task.storage_url,
+    study = optuna.load_study(study_name=task.study_name, storage=_storage(task.storage_url),
                               pruner=Pruner.model_validate(task.pruner).create())
     trial = optuna.trial.Trial(study, task.trial_id)
     outcome = Outcome(state="fail")

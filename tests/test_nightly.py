@@ -12,13 +12,14 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from conftest import run_cli, write_suite
 
-from benchmark import compare, nightly
+from benchmark import compare, environment, nightly
 from benchmark.store import (DatasetRecord, EvaluationRecord, LockRecord, RunRecord, Store,
-                             StudyRecord)
+                             StudyRecord, optuna_storage)
 
 HOST = {"hostname": "night-box", "cpu": "cpu", "cpu_count": 2, "memory_gib": 24.0, "device": "CPU"}
 SPACE = {"learning_rate": "[0.001, 0.1] (float, log)", "epochs": "5 (fixed)"}
@@ -160,10 +161,18 @@ def test_a_run_left_running_by_a_dead_process_is_marked_interrupted(storage: str
     # The same pid, but the run started before this process did: a reused number.
     _write(store, "reused", 2, {"a": STEADY}, status="running",
            environment={"hostname": platform.node(), "pid": os.getpid()})
-    assert sorted(store.mark_interrupted()) == ["dead", "reused"]
+    # A resumed run: started long ago, owned now by this very process.
+    _write(store, "resumed", 3, {"a": STEADY}, status="running",
+           environment={"hostname": platform.node(), **environment.process_identity()})
+    # This pid, but recorded with another creation time: the number was reused.
+    _write(store, "reused-resumed", 4, {"a": STEADY}, status="running",
+           environment={"hostname": platform.node(), "pid": os.getpid(),
+                        "pid_created": environment.process_identity()["pid_created"] - 3600})
+    assert sorted(store.mark_interrupted()) == ["dead", "reused", "reused-resumed"]
     assert store.resolve("dead").status == "interrupted"
     assert "--resume dead" in store.resolve("dead").error
     assert store.resolve("alive").status == "running"
+    assert store.resolve("resumed").status == "running"
 
 
 def test_second_nightly_on_the_same_suite_refuses_while_the_first_holds_it(
@@ -239,7 +248,7 @@ def test_nightly_exits_0_unchanged_and_1_on_a_worsened_suite(storage: str, tmp_p
     assert compared.returncode == 0 and "WORSE" in compared.stdout
 
 
-def _finished_trials(store: Store, storage: str, suite_name: str) -> list:
+def _finished_trials(store: Store, storage: Any, suite_name: str) -> list:
     """The finished trials of the first study of the suite's only run (none yet: [])."""
     import optuna
 
@@ -261,7 +270,8 @@ def _run_until(suite: Path, storage: str, count: int, output) -> subprocess.Pope
                                 storage, "--quiet"], cwd=suite.parent, stdout=output,
                                stderr=output, text=True)
     deadline = time.monotonic() + 300
-    while len(_finished_trials(store, storage, name)) < count and time.monotonic() < deadline \
+    polled = optuna_storage(storage)  # one connection pool for the whole poll, as a reader would
+    while len(_finished_trials(store, polled, name)) < count and time.monotonic() < deadline \
             and process.poll() is None:
         time.sleep(0.3)
     return process
@@ -286,7 +296,8 @@ def test_kill_9_then_resume_keeps_every_finished_trial_once(storage: str, tmp_pa
         process = _run_until(suite, storage, 2, output)
     process.send_signal(signal.SIGKILL)
     process.wait()
-    before = {(t.number, t.value) for t in _finished_trials(store, storage, "killed")}
+    before = {(t.number, t.value) for t in _finished_trials(store, optuna_storage(storage),
+                                                            "killed")}
     assert 2 <= len(before) < 6, log.read_text()[-2000:]
     [run] = store.runs("killed")
     assert run.status == "running"  # kill -9 left no chance to say otherwise

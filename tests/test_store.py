@@ -5,8 +5,8 @@ from pathlib import Path
 import pytest
 
 from benchmark.errors import UserError
-from benchmark.store import (FORMAT_VERSION, DatasetRecord, EvaluationRecord, RunRecord, Store,
-                             StudyRecord, now)
+from benchmark.store import (FORMAT_VERSION, SQLITE_BUSY_SECONDS, DatasetRecord, EvaluationRecord,
+                             RunRecord, Store, StudyRecord, now, optuna_storage)
 
 
 def _run(store: Store, run_id: str, **extra) -> None:
@@ -59,3 +59,18 @@ def test_newer_format_is_refused(tmp_path: Path) -> None:
     _run(store, "future", format_version=FORMAT_VERSION + 1)
     with pytest.raises(UserError, match="newer benchmark"):
         store.resolve("future")
+
+
+def test_sqlite_is_shared_through_the_write_ahead_log_and_writers_wait(tmp_path: Path) -> None:
+    # The run, its worker and pollers write and read one file at once: with the
+    # default rollback journal and sqlite3's 5 s wait, CI saw "database is locked".
+    import sqlite3
+
+    path = tmp_path / "db.sqlite"
+    store = Store(f"sqlite:///{path}")
+    with sqlite3.connect(path) as plain:  # a process that knows nothing of the tool
+        assert plain.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    for engine in (store.engine, optuna_storage(store.url).engine):
+        with engine.connect() as connection:
+            waits_ms = connection.exec_driver_sql("PRAGMA busy_timeout").scalar()
+        assert waits_ms == SQLITE_BUSY_SECONDS * 1000

@@ -74,7 +74,7 @@ def _per_repeat(values: list[dict[str, float]]) -> dict[str, list[float]]:
     return {k: [v[k] for v in values] for k in sorted(keys)}
 
 
-def _study(storage: str, study_name: str) -> Any:
+def _study(storage: Any, study_name: str) -> Any:
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -158,11 +158,14 @@ def changed_parameters(params: dict[str, Any], defaults: dict[str, Any]) -> dict
 def model_results(store: Store, run: RunRecord) -> list[ModelResult]:
     from benchmark.models import models
 
+    from benchmark.store import optuna_storage
+
     results = []
     cv_folds = run.suite["study"].get("cv_folds")
+    storage = optuna_storage(store.url)
     for study in run.studies:
         defaults = _defaults(study.model_name)
-        optuna_study = _study(store.url, study.optuna_study)
+        optuna_study = _study(storage, study.optuna_study)
         trials = optuna_study.get_trials(deepcopy=False)
         counts = {name: 0 for name in STATE_NAMES.values()}
         rows = []
