@@ -59,7 +59,6 @@ def main() -> None:
         runner.run(suite, text, storage=storage, reports_dir=work, progress=False, origin=str(path))
     store = Store(storage, create=False)
     run = store.resolve("latest")
-    trials = sum(len(report_context.model_results(store, run)[i].trials) for i in range(len(run.studies)))
     training = (run.finished_at - run.started_at).total_seconds()
 
     rows = []
@@ -67,7 +66,7 @@ def main() -> None:
         started = time.perf_counter()
         ctx = report_context.build(store, run.id)
         built = time.perf_counter()
-        uris = render.draw(ctx, None)
+        uris = render.draw(ctx, work / "figures")  # as a run does: the PNGs are written too
         drawn = time.perf_counter()
         html = render.render_html(ctx, uris)
         import weasyprint
@@ -75,6 +74,7 @@ def main() -> None:
         weasyprint.HTML(string=html, base_url=str(work)).write_pdf()
         done = time.perf_counter()
         rows.append((built - started, drawn - built, done - drawn, done - started))
+        trials = sum(len(result.trials) for result in ctx["results"])
         print(f"round {round_ + 1}: context {rows[-1][0]:.1f} s, figures {rows[-1][1]:.1f} s "
               f"({len(uris)}), HTML+PDF {rows[-1][2]:.1f} s, total {rows[-1][3]:.1f} s")
     total = statistics.median(r[3] for r in rows)

@@ -64,6 +64,15 @@ def test_references_cite_the_tools_and_each_architecture_once(ctx: dict) -> None
     assert any("McNemar" in t for t in texts)
     assert len(texts) == len(set(texts))
     assert list(ctx["citations"].values()) == list(range(1, len(texts) + 1))
+    # IEEE order: [n] first appears after [1] ... [n-1], and the list follows it.
+    import re
+
+    html = render.render_html(ctx, render.draw(ctx, None))
+    body, listed = html.split('<ol class="references">')
+    first = list(dict.fromkeys(int(n) for n in re.findall(r"\[(\d+)\]", body)))
+    assert first == list(range(1, len(first) + 1)) and len(first) >= 5
+    entries = re.findall(r"<li>(.*?)</li>", listed)
+    assert len(entries) == len(first) and "Optuna" in entries[0]  # cited first, in the Introduction
 
 
 def test_discussion_numbers_are_the_tables_numbers(ctx: dict) -> None:
@@ -147,6 +156,22 @@ def test_narrative_says_overfitting_and_not_converged_only_when_the_curves_show_
     text = narrative.training_curves(_model("m", best_history=flat))
     assert "does not overfit" in text and "peaked at epoch 2 of 3" in text
     assert narrative.training_curves(_model("m")) is None
+    below = [{"accuracy": a, "val_accuracy": v} for a, v in [(0.7, 0.8), (0.8, 0.9), (0.82, 0.9)]]
+    text = narrative.training_curves(_model("m", best_history=below, best_params={"dropout": 0.5}))
+    assert "as dropout, active only in training" in text
+    text = narrative.training_curves(_model("m", best_history=below, best_params={"dropout": 0.0}))
+    assert "dropout" not in text and "averages over the epoch" in text
+
+
+def test_narrative_says_higher_for_the_others_when_the_metric_is_minimised() -> None:
+    low = _model("low", metric="log_loss", direction="minimize", best_value=0.1,
+                 repeat_scores={"log_loss": [0.1]})
+    high = _model("high", metric="log_loss", direction="minimize", best_value=0.3,
+                  repeat_scores={"log_loss": [0.3]})
+    rows = [{"other": "high", "difference": -0.2, "better": True, "mcnemar": None,
+             "paired": None, "corrected": False}]
+    [text] = narrative.winners([low, high], {"d": low}, {"d": rows}, "log_loss", maximize=False)
+    assert "high, scored 0.3000, 0.2000 higher." in text
 
 
 def test_narrative_edges_pruning_and_trade_off() -> None:
@@ -239,6 +264,14 @@ def test_pdf_text_holds_the_tables_numbers(store: Store, tmp_path: Path) -> None
     for heading in ("Introduction", "Data", "Methods", "Results", "Discussion", "References"):
         assert heading.upper() in text.upper()
     assert "TABLE I" in text and "Fig. 1." in text and "[1]" in text
+    # Seed 003's trial table: the best trial's last-epoch training and validation numbers,
+    # and the appendix lists every trial of every model.
+    best = ctx["best"]["digits"]
+    row = next(t for t in best.trials if t["number"] == best.best_trial)
+    for key in ("accuracy", "loss", "val_accuracy", "val_loss"):
+        assert number(row["last_epoch"][key], 3) in text
+    for result in ctx["results"]:
+        assert f"{result.label} ({len(result.trials)})" in text.replace("\n", " ")
     html = html_path.read_text()
     assert 'src="data:image/png;base64,' in html and "src=\"figures/" not in html
 
@@ -262,13 +295,17 @@ def test_report_sections_and_figures_follow_the_suite(store: Store) -> None:
         run = session.query(RunRecord).one()
         suite = dict(run.suite)
         suite["report"] = {**suite["report"], "sections": ["results", "references"],
-                           "figures": ["curves"]}
+                           "figures": ["curves", "importances"]}
         session.execute(update(RunRecord).values(suite=suite))
     ctx = report_context.build(store, "latest")
     uris = render.draw(ctx, None)
-    assert uris and all(name.startswith("curves-") for name in uris)
+    assert uris and all(name.startswith(("curves-", "importances-")) for name in uris)
     html = render.render_html(ctx, uris)
     assert "<h2>Results</h2>" in html and "References" in html
+    # Only what the included text cites is listed, numbered from [1]: here the
+    # importances figure's fANOVA; Optuna is cited by the left-out Introduction.
+    assert "fANOVA evaluator [1] over" in html and "Hutter" in html
+    assert "next-generation hyperparameter" not in html and "[2]" not in html
     for absent in ("<h2>Introduction</h2>", "<h2>Data</h2>", "<h2>Discussion</h2>", "Reproducibility",
                    "Statistical comparison"):
         assert absent not in html

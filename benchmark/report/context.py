@@ -42,6 +42,10 @@ class ModelResult:
     family: str = "keras"
     threshold: float | None = None  # tuned on validation, applied to test (mean over repeats)
     predictions: dict[str, Any] | None = None  # test y_true / proba of the first refit
+    # The first refit's own threshold: the one its predictions were labelled at
+    # (its confusion matrix, McNemar's test, the operating point on the ROC curve).
+    prediction_threshold: float | None = None
+    fit_seconds_std: float | None = None  # over the refits, when there are two or more
     architecture: dict[str, Any] | None = None  # Keras: the layer table of the first refit
     importances: dict[str, float] | None = None  # Optuna's fANOVA, searched parameters
     edges: list[dict[str, Any]] = field(default_factory=list)  # best values at a range's edge
@@ -180,7 +184,10 @@ def model_results(store: Store, run: RunRecord) -> list[ModelResult]:
                          "threshold": trial.user_attrs.get("threshold"),
                          "folds": len(trial.user_attrs.get("fold_scores") or []),
                          "epochs": len(trial.user_attrs.get("history") or []),
-                         "seconds": trial.duration.total_seconds() if trial.duration else None})
+                         "seconds": trial.duration.total_seconds() if trial.duration else None,
+                         # Seed 003's table: training and validation accuracy and loss at
+                         # the last epoch the trial ran.
+                         "last_epoch": (trial.user_attrs.get("history") or [{}])[-1]})
             rows[-1]["units"] = rows[-1]["folds"] if cv_folds else rows[-1]["epochs"]
         best = next((t for t in trials if t.number == study.best_trial), None)
         evaluations = study.evaluations
@@ -202,12 +209,15 @@ def model_results(store: Store, run: RunRecord) -> list[ModelResult]:
             trials=rows, repeat_scores=_per_repeat([e.metrics for e in evaluations]),
             repeats=len(evaluations),
             fit_seconds=statistics.fmean(e.fit_seconds for e in evaluations) if evaluations else None,
+            fit_seconds_std=(statistics.stdev(e.fit_seconds for e in evaluations)
+                             if len(evaluations) > 1 else None),
             n_params=evaluations[0].n_params if evaluations else None,
             confusion=evaluations[0].confusion if evaluations else None,
             error=study.error, family=spec.family if spec else "keras",
             threshold=(statistics.fmean(e.threshold for e in evaluations)
                        if evaluations and evaluations[0].threshold is not None else None),
             predictions=evaluations[0].predictions if evaluations else None,
+            prediction_threshold=evaluations[0].threshold if evaluations else None,
             architecture=evaluations[0].architecture if evaluations else None,
             importances=importances(optuna_study), edges=at_edges(best) if best else [],
             pruning=pruning_savings(rows, planned)
@@ -227,7 +237,7 @@ def comparisons(results: list[ModelResult], best: dict[str, ModelResult],
         if result.predictions:
             y_true = result.predictions["y_true"]
             labels = predict_labels(np.asarray(result.predictions["proba"]),
-                                    result.threshold).tolist()
+                                    result.prediction_threshold).tolist()
         return stats.Candidate(result.label, result.repeat_scores.get(metric, []), y_true, labels)
 
     table = {}
@@ -290,10 +300,11 @@ TOOL_REFERENCES = {
 
 def references(results: list[ModelResult], sampler: str,
                compared: dict[str, list[dict[str, Any]]]) -> list[dict[str, str]]:
-    """The reference list in order of first citation: tools, then each model used."""
+    """Every work the report may cite: tools, then each model used. The renderer
+    keeps those the text cites and numbers them in order of first citation."""
     keys = ["optuna"] + (["tpe"] if sampler == "tpe" else [])
-    if any(r.importances for r in results):
-        keys.append("fanova")
+    if any(r.importances and len(r.importances) > 1 for r in results):
+        keys.append("fanova")  # cited by the importances figure, drawn for two or more
     families = {r.family for r in results}
     if families:
         keys.append("sklearn")  # preprocessing and metrics, whatever the family

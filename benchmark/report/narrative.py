@@ -54,11 +54,11 @@ def winners(results: list[ModelResult], best: dict[str, ModelResult],
             text += f" The best of the others, {other.label}, scored the same ({number(other.test.get(metric))})."
         elif closest["better"]:
             text += (f" The best of the others, {other.label}, scored {_score(other, metric)}, "
-                     f"{number(abs(difference))} lower.")
+                     f"{number(abs(difference))} {'lower' if maximize else 'higher'}.")
         else:
-            text += (f" {other.label} scored higher on the test split: {_score(other, metric)}, "
-                     f"{number(abs(difference))} more, although the validation score, which the "
-                     f"selection uses, ranked it lower.")
+            text += (f" {other.label} scored better on the test split: {_score(other, metric)}, "
+                     f"{number(abs(difference))} {'more' if maximize else 'less'}, although the "
+                     f"validation score, which the selection uses, ranked it lower.")
         text += " " + _significance(selected.label, other.label, closest, len(rows))
         paragraphs.append(text)
     return paragraphs
@@ -112,8 +112,11 @@ def training_curves(result: ModelResult) -> str | None:
     if gap > OVERFIT_GAP:
         text += ", a sign of overfitting (more dropout, augmentation or early stopping may help)."
     elif gap < -OVERFIT_GAP:
-        text += "; validation accuracy above training accuracy is what dropout and augmentation, " \
-                "active only in training, produce."
+        regularised = _regularisers(result.best_params or {})
+        text += ("; validation accuracy is above training accuracy, as " + " and ".join(regularised)
+                 + ", active only in training, lower the training score." if regularised else
+                 "; validation accuracy is above training accuracy, which Keras averages over the "
+                 "epoch while the weights still improve, where validation is measured at its end.")
     else:
         text += ", so it does not overfit noticeably."
     if best_epoch == len(history) and val[-1] > val[-2]:
@@ -123,6 +126,17 @@ def training_curves(result: ModelResult) -> str | None:
         text += (f" Its validation accuracy peaked at epoch {best_epoch} of {len(history)}"
                  f"{'' if best_epoch == len(history) else '; later epochs did not improve it'}.")
     return text
+
+
+def _regularisers(params: dict[str, Any]) -> list[str]:
+    """What, in a configuration, lowers training accuracy but not validation accuracy."""
+    found = []
+    if any("dropout" in name and value for name, value in params.items()):
+        found.append("dropout")
+    if params.get("augment_flip", "none") != "none" or params.get("augment_shift") \
+            or params.get("augment_rotation"):
+        found.append("augmentation")
+    return found
 
 
 def edges(result: ModelResult) -> str | None:

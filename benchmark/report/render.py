@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -15,8 +16,11 @@ from benchmark.report import figures
 from benchmark.report.format import number, p_value, roman, seconds
 from benchmark.store import Store
 
-# Rows per model in the appendix's trial tables; the database keeps them all.
-MAX_TRIAL_ROWS = 15
+# Rows per model in the Results section's trial tables (the appendix lists all).
+TOP_TRIAL_ROWS = 5
+# Numbered sections, in the order the template prints them (the appendices are not numbered).
+NUMBERED_SECTIONS = ("introduction", "data", "methods", "results", "discussion")
+_CITATION = re.compile(r"@@cite:(.+?)@@")
 
 def environment() -> jinja2.Environment:
     env = jinja2.Environment(loader=jinja2.PackageLoader("benchmark", "templates"),
@@ -73,7 +77,7 @@ def draw(ctx: dict[str, Any], figure_dir: Path | None) -> dict[str, str]:
             drawn[f"roc-{name}"] = figures.roc_pr({
                 r.label: figures.roc_pr_points(r.predictions["y_true"],
                                                [row[1] for row in r.predictions["proba"]],
-                                               r.threshold) for r in scored})
+                                               r.prediction_threshold) for r in scored})
         elif scored and dataset["kind"] == "tabular" and "roc" in kinds:
             for r in scored:
                 drawn[f"roc-{name}-{r.label}"] = figures.roc_one_vs_rest(
@@ -86,7 +90,11 @@ def draw(ctx: dict[str, Any], figure_dir: Path | None) -> dict[str, str]:
         key = f"{result.dataset}-{result.label}"
         if result.best_history and "curves" in kinds:
             drawn[f"curves-{key}"] = figures.curves(result.best_history)
-        if result.confusion and "confusion" in kinds:
+        # Tabular data sets get every model's matrix in one grid (above); image
+        # data sets the selected model's, whose classes are many.
+        selected = ctx["best"].get(result.dataset) is result
+        if result.confusion and "confusion" in kinds and selected and \
+                f"confusions-{result.dataset}" not in drawn:
             drawn[f"confusion-{key}"] = figures.confusion(result.confusion, classes[result.dataset])
     if figure_dir is not None:
         figure_dir.mkdir(parents=True, exist_ok=True)
@@ -100,8 +108,24 @@ def _timed(trial: dict[str, Any]) -> bool:
 
 
 def render_html(ctx: dict[str, Any], figure_uris: dict[str, str]) -> str:
-    return environment().get_template("report.html.j2").render(
-        **ctx, figures=figure_uris, version=__version__, max_trial_rows=MAX_TRIAL_ROWS)
+    template = environment().get_template("report.html.j2")
+    included = [name for name in NUMBERED_SECTIONS if name in ctx["sections"]]
+    numbers = {name: roman(index) for index, name in enumerate(included, start=1)}
+
+    def render(citations: dict[str, Any], references: list[dict[str, str]]) -> str:
+        return template.render(**{**ctx, "citations": citations, "references": references},
+                               figures=figure_uris, version=__version__,
+                               top_trial_rows=TOP_TRIAL_ROWS, section_numbers=numbers)
+
+    if "references" not in ctx["sections"]:
+        return render({}, [])
+    # IEEE numbers references in order of first citation, and which sections and
+    # figures the suite includes decides that order: a first pass finds it.
+    draft = render({e["key"]: f"@@cite:{e['key']}@@" for e in ctx["references"]}, ctx["references"])
+    order = list(dict.fromkeys(_CITATION.findall(draft)))
+    cited = sorted((e for e in ctx["references"] if e["key"] in order),
+                   key=lambda e: order.index(e["key"]))
+    return render({key: number for number, key in enumerate(order, start=1)}, cited)
 
 
 def _write_atomically(path: Path, data: bytes) -> None:
