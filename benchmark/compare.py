@@ -42,11 +42,18 @@ def thresholds_of(suite: dict[str, Any]) -> Thresholds:
 
 
 def band(values: list[float]) -> tuple[float, float] | None:
-    """Normal night-to-night variation: mean +- 2 s.d. of at least three nights."""
+    """Normal night-to-night variation: the 95% prediction interval of one more
+    night from at least three earlier ones (Student's t with n-1 degrees of
+    freedom, scale s*sqrt(1 + 1/n)). With three nights that is about +-5 s.d.:
+    a mean +- 2 s.d. band would call a third of ordinary nights regressions."""
     if len(values) < 3:
         return None
     centre, spread = statistics.fmean(values), statistics.stdev(values)
-    return centre - 2 * spread, centre + 2 * spread
+    if spread == 0:
+        return centre, centre
+    low, high = stats.t.interval(0.95, len(values) - 1, loc=centre,
+                                 scale=spread * math.sqrt(1 + 1 / len(values)))
+    return float(low), float(high)
 
 
 @dataclass

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import statistics
 import sys
+import traceback
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -106,10 +107,15 @@ def summary_lines(comparison: Comparison) -> list[str]:
     return lines
 
 
+# Exit status when a suite's run crashed (not a regression: 1, nor bad input: 2).
+EXIT_CRASHED = 3
+
+
 def nightly(suite_files: list[Path], *, storage: str, reports_dir: Path, overrides: list[str],
             baseline: str | None = None, progress: bool = True, command: str = "") -> int:
     """Run each suite, compare it with its baseline, render both reports, print
-    the summary; 1 when any regression was found, else 0."""
+    the summary; 1 when any regression was found, 3 when a suite's run crashed
+    (the other suites still run), else 0."""
     from benchmark import runner, suite as suite_module
 
     # Every suite is read and checked before the first one runs.
@@ -121,11 +127,20 @@ def nightly(suite_files: list[Path], *, storage: str, reports_dir: Path, overrid
             where = "--baseline" if baseline else f"{path}: nightly.baseline"
             raise UserError(f"{where}: run {pinned!r} is not a run of suite {suite.name!r} "
                             f"in {storage}")
-    regressed = False
+    regressed, crashed = False, []
     for path, suite, text in suites:
-        with store.lock(suite.name):
-            result = runner.run(suite, text, storage=storage, reports_dir=reports_dir,
-                                command=command, progress=progress, origin=str(path))
+        try:
+            with store.lock(suite.name):
+                result = runner.run(suite, text, storage=storage, reports_dir=reports_dir,
+                                    command=command, progress=progress, origin=str(path))
+        except UserError:
+            raise
+        except Exception as error:  # noqa: BLE001 - one suite's crash must not hide the others
+            # The run is stored as 'failed' with this error; the next suites still run.
+            print(f"{suite.name}: the run FAILED: {type(error).__name__}: {error}")
+            traceback.print_exc()
+            crashed.append(suite.name)
+            continue
         runs = _summaries(store, suite.name)
         current = next(run for run in runs if run.id == result.run_id)
         pinned = baseline or suite.nightly.baseline
@@ -141,8 +156,10 @@ def nightly(suite_files: list[Path], *, storage: str, reports_dir: Path, overrid
         print(f"{suite.name}: comparison report {comparison.pdf}")
         regressed = regressed or bool(comparison.regressions)
     print("nightly: REGRESSION found" if regressed else "nightly: no regression")
+    if crashed:
+        print(f"nightly: {len(crashed)} suite(s) could not finish: {', '.join(crashed)}")
     sys.stdout.flush()
-    return 1 if regressed else 0
+    return EXIT_CRASHED if crashed else 1 if regressed else 0
 
 
 def history(store: Store, suite_name: str) -> list[str]:

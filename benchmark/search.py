@@ -43,16 +43,22 @@ class WorkerPool:
             return Outcome(state="fail", error="the worker process died (out of memory or a crash "
                                                "in native code); see worker.log")
 
-    def close(self) -> None:
+    def close(self, *, stop_work: bool = False) -> None:
         if self._executor is not None:
+            if stop_work:
+                # An interrupted run (Ctrl-C, SIGTERM) must not wait for the trial in
+                # flight to train to its end; ProcessPoolExecutor (before Python
+                # 3.14's terminate_workers) has no public way to stop its workers.
+                for process in list((self._executor._processes or {}).values()):
+                    process.terminate()
             self._executor.shutdown(wait=True, cancel_futures=True)
             self._executor = None
 
     def __enter__(self) -> WorkerPool:
         return self
 
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+    def __exit__(self, exc_type: type[BaseException] | None, *exc: object) -> None:
+        self.close(stop_work=exc_type is not None)
 
 
 def optimize(study: Any, *, space: Any, task_for: Callable[[Any, dict[str, Any]], TrialTask],

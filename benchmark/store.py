@@ -18,6 +18,7 @@ from typing import Any
 
 from sqlalchemy import (JSON, DateTime, ForeignKey, Integer, String, Text, create_engine, event,
                         select)
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import (DeclarativeBase, Mapped, Session, defer, mapped_column, relationship,
                             selectinload)
 
@@ -207,7 +208,11 @@ class Store:
             raise UserError(f"--storage {url!r}: not a usable SQLAlchemy URL ({error})") from None
         if self.engine.name == "sqlite":
             event.listen(self.engine, "connect", _write_ahead_log)
-        Base.metadata.create_all(self.engine)
+        try:
+            Base.metadata.create_all(self.engine)
+        except OperationalError as error:  # server down, wrong password, unwritable file
+            reason = str(error.orig).strip().splitlines()[0] if error.orig else str(error)
+            raise UserError(f"--storage {url}: cannot open the database ({reason})") from None
         self._check_schema()
         # Whoever opens the database next after a kill or a reboot marks the run.
         self.mark_interrupted()

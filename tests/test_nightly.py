@@ -93,6 +93,11 @@ def test_min_change_and_the_night_to_night_band(storage: str) -> None:
     assert compare.compare(runs[2], current, compare.Thresholds())[0]["verdict"] == "worse"
     assert compare.compare(runs[2], current, compare.Thresholds(min_change=0.05))[0]["verdict"] \
         == "unchanged"
+    # The band is where one more ordinary night falls (95%), not mean +- 2 s.d.:
+    # 0.90 is beyond 2 s.d. of three nights, yet inside their prediction interval.
+    low, high = compare.band([0.95, 0.93, 0.96])
+    assert low == pytest.approx(0.8708, abs=1e-4) and high == pytest.approx(1.0226, abs=1e-4)
+    assert compare.band([0.95, 0.93]) is None and compare.band([0.9] * 3) == (0.9, 0.9)
 
 
 def test_runtime_slowdown_only_on_the_same_machine(storage: str) -> None:
@@ -269,10 +274,15 @@ def _run_until(suite: Path, storage: str, count: int, output) -> subprocess.Pope
     process = subprocess.Popen([sys.executable, "-m", "benchmark", "run", str(suite), "--storage",
                                 storage, "--quiet"], cwd=suite.parent, stdout=output,
                                stderr=output, text=True)
-    deadline = time.monotonic() + 300
+    started = time.monotonic()
     polled = optuna_storage(storage)  # one connection pool for the whole poll, as a reader would
-    while len(_finished_trials(store, polled, name)) < count and time.monotonic() < deadline \
-            and process.poll() is None:
+    # (seconds since start, finished trials seen): shown when the test fails.
+    process.polls = []
+    while time.monotonic() - started < 300 and process.poll() is None:
+        process.polls.append((round(time.monotonic() - started, 1),
+                              len(_finished_trials(store, polled, name))))
+        if process.polls[-1][1] >= count:
+            break
         time.sleep(0.3)
     return process
 
@@ -298,7 +308,7 @@ def test_kill_9_then_resume_keeps_every_finished_trial_once(storage: str, tmp_pa
     process.wait()
     before = {(t.number, t.value) for t in _finished_trials(store, optuna_storage(storage),
                                                             "killed")}
-    assert 2 <= len(before) < 6, log.read_text()[-2000:]
+    assert 2 <= len(before) < 6, f"polls (s, finished): {process.polls}\n" + log.read_text()[-2000:]
     [run] = store.runs("killed")
     assert run.status == "running"  # kill -9 left no chance to say otherwise
 
@@ -344,3 +354,79 @@ def test_sigterm_marks_the_run_interrupted_and_it_is_no_baseline(tmp_path: Path)
     assert compare.pick_baseline([stopped, tonight], tonight) is None
     finished = dataclasses.replace(stopped, status="finished")
     assert compare.pick_baseline([finished, tonight], tonight) is finished
+
+
+def test_an_unreachable_database_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    suite = write_suite(tmp_path, "name: s\ndatasets: {d: {source: 'sklearn:iris'}}\n"
+                                  "models: [{model: knn}]\nstudy: {n_trials: 1}\n")
+    # Port 1 on loopback: nothing listens, the connection is refused at once.
+    result = run_cli("nightly", str(suite), "--storage", "postgresql://nobody@127.0.0.1:1/none",
+                     cwd=tmp_path, timeout=120)
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.startswith("error: --storage postgresql://nobody@127.0.0.1:1/none: "
+                                    "cannot open the database (")
+    assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
+
+
+def test_a_crashing_suite_is_reported_and_the_next_suite_still_runs(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture) -> None:
+    from benchmark import runner
+
+    first = write_suite(tmp_path, "name: crashing\ndatasets: {d: {source: 'sklearn:iris'}}\n"
+                                  "models: [{model: knn}]\nstudy: {n_trials: 1}\n", "crashing.yaml")
+    second = write_suite(tmp_path, "name: fine\ndatasets: {d: {source: 'sklearn:iris'}}\n"
+                                   "models: [{model: knn}]\nstudy: {n_trials: 1}\n", "fine.yaml")
+    real_run = runner.run
+
+    def crash_first(suite, *args, **kwargs):
+        if suite.name == "crashing":
+            raise RuntimeError("disk full")
+        return real_run(suite, *args, **kwargs)
+
+    monkeypatch.setattr(runner, "run", crash_first)
+    storage = f"sqlite:///{tmp_path / 'bench.db'}"
+    code = nightly.nightly([first, second], storage=storage, reports_dir=tmp_path / "reports",
+                           overrides=[], progress=False)
+    out = capsys.readouterr().out
+    assert code == nightly.EXIT_CRASHED == 3
+    assert "crashing: the run FAILED: RuntimeError: disk full" in out
+    assert "fine: no earlier finished run" in out  # the second suite ran
+    assert "1 suite(s) could not finish: crashing" in out
+    [run] = Store(storage).runs("fine")
+    assert run.status == "finished"
+
+
+def test_sigterm_stops_the_trial_in_flight_instead_of_waiting_for_it(tmp_path: Path) -> None:
+    import optuna
+
+    storage = f"sqlite:///{tmp_path / 'bench.db'}"
+    # 2,000 epochs would train for many minutes: the run must stop long before.
+    suite = write_suite(tmp_path, """
+        name: long
+        datasets:
+          digits: {source: sklearn:digits}
+        models:
+          - model: lenet5
+            search: {learning_rate: 1.0e-3, epochs: 2000}
+        study: {n_trials: 2, pruner: none, seed: 2}
+        """, "long.yaml")
+    store = Store(storage)
+    polled = optuna_storage(storage)
+    process = subprocess.Popen([sys.executable, "-m", "benchmark", "run", str(suite), "--storage",
+                                storage, "--quiet"], cwd=tmp_path, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 300
+    trials: list = []
+    while not trials and time.monotonic() < deadline and process.poll() is None:
+        runs = store.runs("long")
+        if runs and runs[0].studies:
+            trials = optuna.load_study(study_name=runs[0].studies[0].optuna_study,
+                                       storage=polled).get_trials(deepcopy=False)
+        time.sleep(0.3)
+    time.sleep(3)  # the worker is training now
+    process.send_signal(signal.SIGTERM)
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == 130, stderr
+    [trial] = optuna.load_study(study_name=store.runs("long")[0].studies[0].optuna_study,
+                                storage=polled).get_trials(deepcopy=False)
+    assert trial.state == optuna.trial.TrialState.RUNNING  # cut short, not recorded as a crash
