@@ -132,3 +132,27 @@ def test_channels_are_adapted_to_what_the_architecture_expects() -> None:
     assert first_conv_input_channels(models.get("vgg16").build((32, 32, 1), 3)) == 3
     assert first_conv_input_channels(models.get("lenet5").build((32, 32, 3), 3)) == 1
     assert first_conv_input_channels(models.get("resnet").build((8, 8, 3), 3)) == 3  # takes any
+
+
+@pytest.mark.parametrize("warmup, completes", [(2, True), (0, False)])
+def test_the_pruner_stops_a_trial_before_its_last_epoch_never_at_it(warmup: int,
+                                                                   completes: bool) -> None:
+    import optuna
+
+    # A pruner that prunes whenever it may (no accuracy reaches 2), from epoch
+    # ``warmup`` on: 2 leaves it only the last of 3 epochs, where it must not.
+    study = optuna.create_study(direction="maximize", pruner=optuna.pruners.ThresholdPruner(
+        lower=2.0, n_warmup_steps=warmup))
+    trial = study.ask()
+    history: list = []
+    args = (models.get("lenet5"), {"epochs": 3, "batch_size": 8}, _splits((8, 8, 1)), 3)
+    if completes:
+        keras_training.fit(*args, seed=0, metric=metrics.get("accuracy"), trial=trial,
+                           history=history)
+        assert len(history) == 3
+        assert sorted(study.trials[0].intermediate_values) == [0, 1, 2]  # the last one reported
+    else:
+        with pytest.raises(optuna.TrialPruned):
+            keras_training.fit(*args, seed=0, metric=metrics.get("accuracy"), trial=trial,
+                               history=history)
+        assert len(history) == 1  # stopped after the first epoch

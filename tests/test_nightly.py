@@ -253,22 +253,25 @@ def test_nightly_exits_0_unchanged_and_1_on_a_worsened_suite(storage: str, tmp_p
     assert compared.returncode == 0 and "WORSE" in compared.stdout
 
 
-def _finished_trials(store: Store, storage: Any, suite_name: str) -> list:
-    """The finished trials of the first study of the suite's only run (none yet: [])."""
+def _trials(store: Store, storage: Any, suite_name: str) -> list:
+    """The trials of the first study of the suite's only run (none yet: [])."""
     import optuna
 
     runs = store.runs(suite_name)
     if not runs or not runs[0].studies:
         return []
-    trials = optuna.load_study(study_name=runs[0].studies[0].optuna_study,
-                               storage=storage).get_trials(deepcopy=False)
-    return [t for t in trials if t.state.is_finished()]
+    return optuna.load_study(study_name=runs[0].studies[0].optuna_study,
+                             storage=storage).get_trials(deepcopy=False)
+
+
+def _finished_trials(store: Store, storage: Any, suite_name: str) -> list:
+    return [t for t in _trials(store, storage, suite_name) if t.state.is_finished()]
 
 
 def _run_until(suite: Path, storage: str, count: int, output) -> subprocess.Popen:
-    """``run suite`` in its own process, returned once ``count`` trials finished
-    (or it ended, or 300 s passed). The caller made the tables already, so the
-    polling never races the run's own schema creation."""
+    """``run suite`` in its own process, returned once a trial has started and
+    ``count`` trials finished (or it ended, or 300 s passed). The caller made the
+    tables already, so the polling never races the run's own schema creation."""
     store = Store(storage, create=False)
     name = suite.stem
     process = subprocess.Popen([sys.executable, "-m", "benchmark", "run", str(suite), "--storage",
@@ -276,12 +279,13 @@ def _run_until(suite: Path, storage: str, count: int, output) -> subprocess.Pope
                                stderr=output, text=True)
     started = time.monotonic()
     polled = optuna_storage(storage)  # one connection pool for the whole poll, as a reader would
-    # (seconds since start, finished trials seen): shown when the test fails.
+    # (seconds since start, trials, finished trials): shown when a test fails.
     process.polls = []
     while time.monotonic() - started < 300 and process.poll() is None:
-        process.polls.append((round(time.monotonic() - started, 1),
-                              len(_finished_trials(store, polled, name))))
-        if process.polls[-1][1] >= count:
+        trials = _trials(store, polled, name)
+        finished = sum(t.state.is_finished() for t in trials)
+        process.polls.append((round(time.monotonic() - started, 1), len(trials), finished))
+        if trials and finished >= count:
             break
         time.sleep(0.3)
     return process
@@ -308,7 +312,8 @@ def test_kill_9_then_resume_keeps_every_finished_trial_once(storage: str, tmp_pa
     process.wait()
     before = {(t.number, t.value) for t in _finished_trials(store, optuna_storage(storage),
                                                             "killed")}
-    assert 2 <= len(before) < 6, f"polls (s, finished): {process.polls}\n" + log.read_text()[-2000:]
+    assert 2 <= len(before) < 6, f"polls (s, trials, finished): {process.polls}\n" + \
+        log.read_text()[-2000:]
     [run] = store.runs("killed")
     assert run.status == "running"  # kill -9 left no chance to say otherwise
 
@@ -411,22 +416,10 @@ def test_sigterm_stops_the_trial_in_flight_instead_of_waiting_for_it(tmp_path: P
         study: {n_trials: 2, pruner: none, seed: 2}
         """, "long.yaml")
     store = Store(storage)
-    polled = optuna_storage(storage)
-    process = subprocess.Popen([sys.executable, "-m", "benchmark", "run", str(suite), "--storage",
-                                storage, "--quiet"], cwd=tmp_path, stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 300
-    trials: list = []
-    while not trials and time.monotonic() < deadline and process.poll() is None:
-        runs = store.runs("long")
-        if runs and runs[0].studies:
-            trials = optuna.load_study(study_name=runs[0].studies[0].optuna_study,
-                                       storage=polled).get_trials(deepcopy=False)
-        time.sleep(0.3)
+    process = _run_until(suite, storage, 0, subprocess.PIPE)
     time.sleep(3)  # the worker is training now
     process.send_signal(signal.SIGTERM)
     _, stderr = process.communicate(timeout=120)
     assert process.returncode == 130, stderr
-    [trial] = optuna.load_study(study_name=store.runs("long")[0].studies[0].optuna_study,
-                                storage=polled).get_trials(deepcopy=False)
+    [trial] = _trials(store, optuna_storage(storage), "long")
     assert trial.state == optuna.trial.TrialState.RUNNING  # cut short, not recorded as a crash

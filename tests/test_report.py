@@ -356,3 +356,19 @@ def test_tabular_and_trend_figures_draw_for_one_or_several_models(n_models: int)
                       [(0.89, 0.92), (1.9, 2.2)], "accuracy"),
     ]
     assert all(png.startswith(PNG) for png in drawn)
+
+
+def test_a_long_trial_list_runs_over_pages_with_every_trial_in_the_pdf(store: Store,
+                                                                      tmp_path: Path) -> None:
+    # 120 trials of one model: in the two-column flow WeasyPrint crashed on such a
+    # table (or dropped it); the appendix must break it across pages instead.
+    import weasyprint
+
+    ctx = report_context.build(store, "latest")
+    result = ctx["results"][0]
+    result.trials = [dict(t, number=i, changed={"trial_marker": 1000 + i})
+                     for i, t in enumerate(result.trials * 40)][:120]
+    html = render.render_html(ctx, render.draw(ctx, None))
+    weasyprint.HTML(string=html).write_pdf(tmp_path / "long.pdf")
+    text = _pdf_text(tmp_path / "long.pdf")
+    assert all(f"trial_marker={1000 + i:,}" in text for i in range(120))

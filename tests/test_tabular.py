@@ -155,6 +155,31 @@ def test_cross_validation_predicts_every_training_row_out_of_fold() -> None:
     assert np.mean(scores) == pytest.approx(accuracy(train.y, proba), abs=0.01)
 
 
+def test_cross_validation_is_pruned_between_folds_never_after_the_last() -> None:
+    import optuna
+
+    dataset = load("sklearn:breast_cancer")
+    train = Part(dataset.x, dataset.y)
+    # A pruner that prunes whenever it may (no accuracy reaches 2), from fold
+    # ``warmup`` on: 2 leaves it only the last of the 3 folds, where it must not.
+    for warmup, completes in ((2, True), (0, False)):
+        study = optuna.create_study(direction="maximize", pruner=optuna.pruners.ThresholdPruner(
+            lower=2.0, n_warmup_steps=warmup))
+        trial, scores = study.ask(), []
+
+        def run() -> None:
+            sklearn_training.cross_validate(
+                models.get("decision_tree"), {"max_depth": 3}, train, 2, folds=3, seed=0,
+                preprocess=None, score=metrics.get("accuracy"), trial=trial, fold_scores=scores)
+        if completes:
+            run()
+            assert len(scores) == 3
+        else:
+            with pytest.raises(optuna.TrialPruned):
+                run()
+            assert len(scores) == 1
+
+
 def test_impossible_pca_and_split_are_data_errors_naming_their_key() -> None:
     from benchmark.datasets import load_splits
     from benchmark.suite import DatasetEntry

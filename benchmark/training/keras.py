@@ -123,6 +123,22 @@ def monitor_name(metric: Metric) -> str:
     return f"val_{metric.keras_name or metric.name}"
 
 
+def _pruning_callback(trial: Any, monitor: str, epochs: int) -> Any:
+    """Optuna's Keras pruning callback, except at the last epoch: a trial that has
+    trained every epoch is reported and completes, since pruning it there would
+    save nothing and throw its finished score away."""
+    from optuna_integration import KerasPruningCallback
+
+    class PruneBeforeTheLastEpoch(KerasPruningCallback):
+        def on_epoch_end(self, epoch: int, logs: dict[str, float] | None = None) -> None:
+            if epoch + 1 < epochs:
+                super().on_epoch_end(epoch, logs)
+            elif (logs or {}).get(monitor) is not None:
+                trial.report(float(logs[monitor]), step=epoch)
+
+    return PruneBeforeTheLastEpoch(trial, monitor)
+
+
 def fit(spec: ModelSpec, params: dict[str, Any], splits: Splits, n_classes: int, *,
         seed: int, metric: Metric, trial: Any = None,
         history: list[dict[str, float]] | None = None) -> Fitted:
@@ -167,9 +183,7 @@ def fit(spec: ModelSpec, params: dict[str, Any], splits: Splits, n_classes: int,
     callbacks.append(keras.callbacks.LambdaCallback(
         on_epoch_end=lambda epoch, logs: history.append({k: float(v) for k, v in logs.items()})))
     if trial is not None:
-        from optuna_integration import KerasPruningCallback
-
-        callbacks.append(KerasPruningCallback(trial, monitor_name(metric)))
+        callbacks.append(_pruning_callback(trial, monitor_name(metric), int(training["epochs"])))
 
     batch_size = int(training["batch_size"])
     train = input_pipeline(splits.train, batch_size, shuffle_seed=seed)

@@ -78,6 +78,7 @@ def cross_validate(spec: ModelSpec, params: dict[str, Any], train: Part, n_class
             import optuna
 
             trial.report(score(train.y[scored], out_of_fold[scored]), fold)
-            if trial.should_prune():
+            # After the last fold the trial is done: pruning it would save nothing.
+            if fold + 1 < folds and trial.should_prune():
                 raise optuna.TrialPruned()
     return out_of_fold, fold_scores, seconds
