@@ -156,3 +156,22 @@ def test_the_pruner_stops_a_trial_before_its_last_epoch_never_at_it(warmup: int,
             keras_training.fit(*args, seed=0, metric=metrics.get("accuracy"), trial=trial,
                                history=history)
         assert len(history) == 1  # stopped after the first epoch
+
+
+def test_mixed_precision_trains_with_float32_probabilities() -> None:
+    # On a GPU this is the suite's speed knob; on this CPU it runs the same code.
+    import keras
+
+    try:
+        fitted = keras_training.fit(models.get("lenet5"),
+                                    {"epochs": 2, "batch_size": 8, "mixed_precision": True},
+                                    _splits((8, 8, 1)), 3, seed=0, metric=metrics.get("accuracy"))
+        compute = {layer.dtype_policy.compute_dtype for layer in fitted.model.layers
+                   if layer.__class__.__name__ == "Conv2D"}
+        assert compute == {"float16"}
+        assert fitted.model.layers[-1].compute_dtype == "float32"
+        raw = fitted.model.predict(_splits((8, 8, 1)).test.x, verbose=0)
+        assert raw.dtype == np.float32 and np.allclose(raw.sum(axis=1), 1.0, atol=1e-5)
+        assert all(np.isfinite(h["loss"]) for h in fitted.history)
+    finally:
+        keras.mixed_precision.set_global_policy("float32")

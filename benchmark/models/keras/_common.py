@@ -54,3 +54,12 @@ def conv_block(filters: int, kernel: int, *, batch_norm: bool, activation: str =
         block.append(layers.BatchNormalization())
     block.append(activation_layer(activation))
     return block
+
+
+def classifier(n_classes: int) -> Any:
+    """The softmax output layer, computed in float32 even under mixed precision:
+    float16 probabilities underflow and make the loss and the stored test
+    probabilities inexact (Keras's mixed-precision guide asks for this)."""
+    from keras import layers
+
+    return layers.Dense(n_classes, activation="softmax", dtype="float32")

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from benchmark.models.keras._common import conv_block, input_layers
+from benchmark.models.keras._common import classifier, conv_block, input_layers
 
 # The small-input stem with three 3x3/2 max-poolings needs at least this many pixels.
 MIN_IMAGE_SIZE = 32
@@ -44,5 +44,5 @@ def build(input_shape: tuple[int, ...], n_classes: int, *,
         stack += [layers.Dense(n(dense_units), activation="relu")]
         if dropout > 0:
             stack.append(layers.Dropout(dropout))
-    stack.append(layers.Dense(n_classes, activation="softmax"))
+    stack.append(classifier(n_classes))
     return keras.Sequential(stack, name="alexnet")

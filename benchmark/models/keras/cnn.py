@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from benchmark.models.keras._common import activation_layer, conv_block, input_layers
+from benchmark.models.keras._common import activation_layer, classifier, conv_block, input_layers
 
 
 def build(input_shape: tuple[int, ...], n_classes: int, *,
@@ -33,7 +33,7 @@ def build(input_shape: tuple[int, ...], n_classes: int, *,
         layers.Flatten(),
         layers.Dense(dense_units), activation_layer(activation),
         layers.Dropout(dropout_dense),
-        layers.Dense(n_classes, activation="softmax"),
+        classifier(n_classes),
     ], name="custom_cnn")
 
 
@@ -53,5 +53,5 @@ def build_simple(input_shape: tuple[int, ...], n_classes: int, *,
         *conv_block(2 * filters, kernel_size, batch_norm=False, activation=activation),
         layers.Flatten(),
         layers.Dense(dense_units), activation_layer(activation),
-        layers.Dense(n_classes, activation="softmax"),
+        classifier(n_classes),
     ], name="simple_cnn")

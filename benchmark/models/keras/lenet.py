@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from benchmark.models.keras._common import input_layers
+from benchmark.models.keras._common import classifier, input_layers
 
 
 def build(input_shape: tuple[int, ...], n_classes: int, *,
@@ -29,5 +29,5 @@ def build(input_shape: tuple[int, ...], n_classes: int, *,
         layers.Dropout(dropout),
         layers.Dense(dense_2, activation=activation),
         layers.Dropout(dropout),
-        layers.Dense(n_classes, activation="softmax"),
+        classifier(n_classes),
     ], name="lenet5")

@@ -7,7 +7,7 @@ the network with and without it)."""
 
 from __future__ import annotations
 
-from benchmark.models.keras._common import input_layers
+from benchmark.models.keras._common import classifier, input_layers
 
 MIN_IMAGE_SIZE = 8
 
@@ -42,5 +42,5 @@ def build(input_shape: tuple[int, ...], n_classes: int, *,
                     layers.Conv2D(filters, 1, strides=strides, use_bias=False)(shortcut))
             x = layers.Activation("relu")(layers.Add()([y, shortcut]))
     x = layers.GlobalAveragePooling2D()(x)
-    outputs = layers.Dense(n_classes, activation="softmax")(x)
+    outputs = classifier(n_classes)(x)
     return keras.Model(inputs, outputs, name="resnet")

@@ -5,7 +5,7 @@ and ``width`` scales the filters (1.0 is the original 64-128-256-512-512)."""
 
 from __future__ import annotations
 
-from benchmark.models.keras._common import conv_block, input_layers
+from benchmark.models.keras._common import classifier, conv_block, input_layers
 
 BLOCKS = [(64, 2), (128, 2), (256, 3), (512, 3), (512, 3)]
 # Five 2x2 poolings halve the image five times.
@@ -26,5 +26,5 @@ def build(input_shape: tuple[int, ...], n_classes: int, *,
     stack.append(layers.Flatten())
     for _ in range(2):
         stack += [layers.Dense(dense_units, activation="relu"), layers.Dropout(dropout)]
-    stack.append(layers.Dense(n_classes, activation="softmax"))
+    stack.append(classifier(n_classes))
     return keras.Sequential(stack, name="vgg16")
