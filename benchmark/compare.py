@@ -14,7 +14,8 @@ How a score change is judged (the thresholds come from the suite's
 2. when both runs have two or more repeated final evaluations, the change must
    also be significant by Welch's t-test at ``alpha``;
 3. when at least three earlier comparable nights exist, the current score must
-   also lie outside the band of their night-to-night variation (mean +- 2 s.d.).
+   also lie outside the band of their night-to-night variation (the 95%
+   prediction interval of one more night).
 
 With neither 2 nor 3 available, ``min_change`` alone decides.
 """

@@ -155,8 +155,12 @@ def _write_html_and_pdf(html: str, folder: Path, stem: str) -> tuple[Path, Path]
 
 def render_comparison(comparison: Any, thresholds: Any, folder: Path) -> tuple[Path, Path]:
     """``comparison.html`` and ``comparison.pdf`` of a compare or nightly run."""
-    from benchmark.compare import REGRESSIONS, band
+    from benchmark.compare import REGRESSIONS
 
+    # The band each score verdict used (earlier finished nights on the baseline's
+    # machine); the time verdict uses a factor, not a band.
+    score_bands = {(row["dataset"], row["model"], row["metric"]): row.get("band")
+                   for row in comparison.rows}
     trends = {}
     for key, pair in comparison.current.pairs.items():
         runs = []  # the suite's runs up to the current one, oldest first
@@ -167,8 +171,7 @@ def render_comparison(comparison: Any, thresholds: Any, folder: Path) -> tuple[P
         scores = [p.score if p else None for p in runs]
         times = [p.seconds if p else None for p in runs]
         if sum(score is not None for score in scores) >= 2:
-            # The band the verdicts use, from the runs before the current one.
-            bands = [band([v for v in values[:-1] if v is not None]) for values in (scores, times)]
+            bands = [score_bands.get((key[0], key[1], pair.metric)), None]
             trends[f"{key[1]} on {key[0]}: test {pair.metric} (left) and training time (right) "
                    f"across runs"] = _data_uri(figures.trend(scores, times, bands, pair.metric))
     html = environment().get_template("compare.html.j2").render(
