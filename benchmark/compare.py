@@ -113,7 +113,9 @@ def summarize(run: Any) -> RunSummary:
         space = study.space or {}
         pairs[(study.dataset, study.model)] = Pair(
             dataset=study.dataset, model=study.model, metric=study.metric,
-            direction=study.direction, ok=bool(study.evaluations), error=study.error,
+            direction=study.direction, error=study.error,
+            # A refit that failed after earlier ones succeeded is a failure too.
+            ok=bool(study.evaluations) and study.error is None,
             scores=scores, fit_seconds=[e.fit_seconds for e in study.evaluations],
             searched={k: v for k, v in space.items() if not str(v).endswith("(fixed)")},
             fixed={k: v for k, v in space.items() if str(v).endswith("(fixed)")},

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 from conftest import run_cli, write_suite
 
 from benchmark import compare, environment, nightly
@@ -138,6 +139,13 @@ def test_changed_suite_space_or_data_and_failing_models(storage: str) -> None:
     rows = compare.compare(_summary(store, "base"), _summary(store, "data"), compare.Thresholds())
     assert {row["verdict"] for row in rows} == {"not comparable"}
     assert {row["why"] for row in rows} == {"data set fingerprint changed"}
+    # Two refits scored, the third failed: the pair failed, whatever the first two said.
+    _write(store, "late", 4, {"a": STEADY, "b": STEADY, "c": None})
+    with store.session() as session:
+        late_b = session.scalars(select(StudyRecord).where(StudyRecord.run_id == "late",
+                                                           StudyRecord.model == "b")).one()
+        late_b.error = "final evaluation failed: training loss became nan at epoch 3"
+    assert _verdicts(store, "base", "late")[("b", "accuracy")] == "newly failing"
 
 
 def test_baseline_is_the_last_good_run_on_the_same_machine(storage: str) -> None:
