@@ -261,6 +261,20 @@ def test_nightly_exits_0_unchanged_and_1_on_a_worsened_suite(storage: str, tmp_p
     assert compared.returncode == 0 and "WORSE" in compared.stdout
 
 
+def _lenet5_suite(folder: Path, name: str, *, n_trials: int, epochs: int = 2) -> Path:
+    """LeNet-5 on digits, searched over the learning rate, unpruned: a run whose
+    trials take about a second each (``epochs`` makes them longer)."""
+    return write_suite(folder, f"""
+        name: {name}
+        datasets:
+          digits: {{source: sklearn:digits}}
+        models:
+          - model: lenet5
+            search: {{learning_rate: {{low: 1.0e-3, high: 1.0e-2, log: true}}, epochs: {epochs}}}
+        study: {{n_trials: {n_trials}, pruner: none, seed: 2}}
+        """, f"{name}.yaml")
+
+
 def _trials(store: Store, storage: Any, suite_name: str) -> list:
     """The trials of the first study of the suite's only run (none yet: [])."""
     import optuna
@@ -303,15 +317,7 @@ def _run_until(suite: Path, storage: str, count: int, output) -> subprocess.Pope
 def test_kill_9_then_resume_keeps_every_finished_trial_once(storage: str, tmp_path: Path) -> None:
     import optuna
 
-    suite = write_suite(tmp_path, """
-        name: killed
-        datasets:
-          digits: {source: sklearn:digits}
-        models:
-          - model: lenet5
-            search: {learning_rate: {low: 1.0e-3, high: 1.0e-2, log: true}, epochs: 2}
-        study: {n_trials: 6, pruner: none, seed: 2}
-        """, "killed.yaml")
+    suite = _lenet5_suite(tmp_path, "killed", n_trials=6)
     store = Store(storage)
     log = tmp_path / "run.log"
     with log.open("w") as output:
@@ -342,15 +348,7 @@ def test_kill_9_then_resume_keeps_every_finished_trial_once(storage: str, tmp_pa
 
 def test_sigterm_marks_the_run_interrupted_and_it_is_no_baseline(tmp_path: Path) -> None:
     storage = f"sqlite:///{tmp_path / 'bench.db'}"
-    suite = write_suite(tmp_path, """
-        name: stopped
-        datasets:
-          digits: {source: sklearn:digits}
-        models:
-          - model: lenet5
-            search: {learning_rate: {low: 1.0e-3, high: 1.0e-2, log: true}, epochs: 2}
-        study: {n_trials: 20, pruner: none, seed: 2}
-        """, "stopped.yaml")
+    suite = _lenet5_suite(tmp_path, "stopped", n_trials=20)
     store = Store(storage)
     process = _run_until(suite, storage, 1, subprocess.PIPE)
     process.send_signal(signal.SIGTERM)  # what systemctl stop or a CI timeout sends
@@ -414,15 +412,7 @@ def test_sigterm_stops_the_trial_in_flight_instead_of_waiting_for_it(tmp_path: P
 
     storage = f"sqlite:///{tmp_path / 'bench.db'}"
     # 2,000 epochs would train for many minutes: the run must stop long before.
-    suite = write_suite(tmp_path, """
-        name: long
-        datasets:
-          digits: {source: sklearn:digits}
-        models:
-          - model: lenet5
-            search: {learning_rate: 1.0e-3, epochs: 2000}
-        study: {n_trials: 2, pruner: none, seed: 2}
-        """, "long.yaml")
+    suite = _lenet5_suite(tmp_path, "long", n_trials=2, epochs=2000)
     store = Store(storage)
     process = _run_until(suite, storage, 0, subprocess.PIPE)
     time.sleep(3)  # the worker is training now
