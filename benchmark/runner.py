@@ -164,7 +164,8 @@ def _study(store: Store, run_id: str, suite: Suite, dataset_name: str, n_classes
     # load_if_exists: a resumed run may have created the Optuna study and been
     # killed before its record was written.
     study = optuna.create_study(
-        study_name=study_name, storage=optuna_storage(store.url), direction=settings.objective_direction,
+        study_name=study_name, storage=optuna_storage(store.url),
+        direction=settings.objective_direction,
         sampler=sampler, pruner=settings.pruner.create(), load_if_exists=True)
     done_before, seconds_before = _close_interrupted(study)
     if done_before:

@@ -167,8 +167,8 @@ def _engine_options(url: str) -> dict[str, Any]:
         # A connection per session, closed after it: a pooled sqlite3 connection
         # can keep a statement (and so a read transaction) open after it is given
         # back, which pins a stale snapshot in WAL mode and, in the rollback
-        # journal, holds the lock every writer waits for. Opening a local file
-        # costs well under a millisecond (about 14 ms more per trial, measured).
+        # journal, holds the lock every writer waits for. Measured cost: Optuna's
+        # ask, report and tell of one trial take 41 ms instead of 27 ms.
         return {"connect_args": {"timeout": SQLITE_BUSY_SECONDS}, "poolclass": NullPool}
     return {}
 
@@ -326,7 +326,8 @@ class Store:
                     held = session.get(LockRecord, suite_name)
                     if held is None:
                         continue  # released in between: try again
-                    if held.hostname == platform.node() and not process_alive(held.pid, started_before=held.acquired_at):
+                    if held.hostname == platform.node() and not process_alive(
+                            held.pid, started_before=held.acquired_at):
                         session.delete(held)
                         continue
                     raise UserError(
