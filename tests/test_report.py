@@ -372,3 +372,16 @@ def test_a_long_trial_list_runs_over_pages_with_every_trial_in_the_pdf(store: St
     weasyprint.HTML(string=html).write_pdf(tmp_path / "long.pdf")
     text = _pdf_text(tmp_path / "long.pdf")
     assert all(f"trial_marker={1000 + i:,}" in text for i in range(120))
+
+
+def test_section_numbers_follow_the_included_sections(store: Store) -> None:
+    with store.session() as session:
+        run = session.query(RunRecord).one()
+        suite = dict(run.suite)
+        suite["report"] = {**suite["report"], "sections": ["introduction", "results", "statistics"]}
+        session.execute(update(RunRecord).values(suite=suite))
+    ctx = report_context.build(store, "latest")
+    html = render.render_html(ctx, render.draw(ctx, None))
+    # Results is the second numbered section here, not the default's fourth.
+    assert "the confidence intervals and the paired tests of Section II." in html
+    assert "Section IV" not in html and "<h3>Statistical comparison</h3>" in html
