@@ -385,3 +385,10 @@ def test_section_numbers_follow_the_included_sections(store: Store) -> None:
     # Results is the second numbered section here, not the default's fourth.
     assert "the confidence intervals and the paired tests of Section II." in html
     assert "Section IV" not in html and "<h3>Statistical comparison</h3>" in html
+
+
+def test_names_with_dollar_signs_are_drawn_as_text() -> None:
+    # A suite may name a model "$\foo$ net"; matplotlib's mathtext would raise on it.
+    series = {r"$\foo$ net": figures.history_points(
+        [{"state": "complete", "value": 0.5, "number": 0}], "maximize")}
+    assert figures.search_history(series, "accuracy").startswith(b"\x89PNG")

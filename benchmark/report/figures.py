@@ -23,6 +23,9 @@ plt.rcParams.update({
     "font.size": 8, "axes.titlesize": 8, "axes.labelsize": 8, "legend.fontsize": 7,
     "xtick.labelsize": 7, "ytick.labelsize": 7, "axes.grid": True, "grid.alpha": 0.3,
     "figure.dpi": 100, "savefig.dpi": 220,
+    # Labels come from suites and data sets: a name such as "$\\alpha$ net" is
+    # text, not a formula (mathtext would fail on it and stop the report).
+    "text.parse_math": False,
 })
 
 
