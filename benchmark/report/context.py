@@ -9,7 +9,7 @@ from functools import cached_property
 from typing import Any
 
 from benchmark import stats
-from benchmark.store import RunRecord, Store
+from benchmark.store import RunRecord, Store, optuna_storage
 from benchmark.suite import REPORT_FIGURES as FIGURES
 from benchmark.suite import REPORT_SECTIONS as SECTIONS
 
@@ -161,8 +161,6 @@ def changed_parameters(params: dict[str, Any], defaults: dict[str, Any]) -> dict
 
 def model_results(store: Store, run: RunRecord) -> list[ModelResult]:
     from benchmark.models import models
-
-    from benchmark.store import optuna_storage
 
     results = []
     cv_folds = run.suite["study"].get("cv_folds")

@@ -125,7 +125,7 @@ def render_html(ctx: dict[str, Any], figure_uris: dict[str, str]) -> str:
     order = list(dict.fromkeys(_CITATION.findall(draft)))
     cited = sorted((e for e in ctx["references"] if e["key"] in order),
                    key=lambda e: order.index(e["key"]))
-    return render({key: number for number, key in enumerate(order, start=1)}, cited)
+    return render({key: n for n, key in enumerate(order, start=1)}, cited)
 
 
 def _write_atomically(path: Path, data: bytes) -> None:
