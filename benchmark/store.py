@@ -16,8 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import (JSON, DateTime, ForeignKey, Integer, String, Text, create_engine, event,
-                        select)
+from sqlalchemy import JSON, DateTime, ForeignKey, Integer, String, Text, create_engine, select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import (DeclarativeBase, Mapped, Session, defer, mapped_column, relationship,
                             selectinload)
@@ -173,17 +172,6 @@ def _engine_options(url: str) -> dict[str, Any]:
     return {}
 
 
-def _write_ahead_log(dbapi_connection: Any, _record: Any) -> None:
-    """SQLite's write-ahead log: readers never block the writer and the writer
-    never blocks readers, where the default rollback journal makes a writer
-    wait for every reader and can fail a writer outright when two of them meet
-    (SQLITE_BUSY without waiting, to avoid a deadlock). The mode is stored in
-    the file, so Optuna's own connections to it get it too."""
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.close()
-
-
 def optuna_storage(url: str) -> Any:
     """Optuna's storage on the tool's database, with the same SQLite settings as
     the Store (a study name plus this is what every process opens)."""
@@ -213,9 +201,15 @@ class Store:
             self.engine = create_engine(url, **_engine_options(url))
         except Exception as error:  # noqa: BLE001 - SQLAlchemy raises several kinds for a bad URL
             raise UserError(f"--storage {url!r}: not a usable SQLAlchemy URL ({error})") from None
-        if self.engine.name == "sqlite":
-            event.listen(self.engine, "connect", _write_ahead_log)
         try:
+            if self.engine.name == "sqlite":
+                # SQLite's write-ahead log: readers never block the writer nor the
+                # writer the readers, where the rollback journal makes a writer wait
+                # for every reader and can fail it outright when two writers meet
+                # (SQLITE_BUSY without waiting, to avoid a deadlock). The mode is
+                # stored in the file: set once here, Optuna's connections get it too.
+                with self.engine.connect() as connection:
+                    connection.exec_driver_sql("PRAGMA journal_mode=WAL")
             Base.metadata.create_all(self.engine)
         except OperationalError as error:  # server down, wrong password, unwritable file
             reason = str(error.orig).strip().splitlines()[0] if error.orig else str(error)

@@ -103,7 +103,7 @@ def _tensorflow_ready() -> None:
 
 @lru_cache(maxsize=1)
 def _storage(url: str) -> Any:
-    """One Optuna storage (one connection pool) for all the trials of this worker."""
+    """One Optuna storage for all the trials of this worker (its tables are checked once)."""
     from benchmark.store import optuna_storage
 
     return optuna_storage(url)

@@ -300,7 +300,7 @@ def _run_until(suite: Path, storage: str, count: int, output) -> subprocess.Pope
                                 storage, "--quiet"], cwd=suite.parent, stdout=output,
                                stderr=output, text=True)
     started = time.monotonic()
-    polled = optuna_storage(storage)  # one connection pool for the whole poll, as a reader would
+    polled = optuna_storage(storage)  # one storage for the whole poll, as a reader would
     # (seconds since start, trials, finished trials): shown when a test fails.
     process.polls = []
     while time.monotonic() - started < 300 and process.poll() is None:

@@ -354,8 +354,8 @@ def build(store: Store, run_id: str) -> dict[str, Any]:
         "maximize": maximize,
         "comparisons": compared,
         "discussion": narrative.discussion(results, best, compared, metric, maximize),
+        # What may be cited; render_html numbers what the text does cite.
         "references": cited,
-        "citations": {entry["key"]: number for number, entry in enumerate(cited, start=1)},
         "sections": suite["report"].get("sections") or list(SECTIONS),
         "figure_kinds": suite["report"].get("figures") or list(FIGURES),
     }
