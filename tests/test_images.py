@@ -60,6 +60,70 @@ def test_pixel_csv_reshapes_rows_and_checks_the_column_count(tmp_path: Path) -> 
     assert "has 16 pixel columns, but image_shape 5x5x1 needs 25" in error.value.message
 
 
+def _seed003_csv(path: Path, rows: int = 6) -> np.ndarray:
+    """Seed 003's train.csv layout: id, Label, then 784 pixel columns."""
+    import pandas as pd
+
+    pixels = np.random.default_rng(3).integers(0, 256, (rows, 784))
+    frame = pd.DataFrame(pixels, columns=[f"pixel{i}" for i in range(1, 785)])
+    frame.insert(0, "Label", ["coat", "bag", "shirt"] * (rows // 3))
+    frame.insert(0, "id", [f"img{i:04d}" for i in range(rows)])
+    frame.to_csv(path, index=False)
+    return pixels
+
+
+def test_pixel_csv_ignores_the_id_column_of_seed_003s_layout(tmp_path: Path) -> None:
+    csv = tmp_path / "train.csv"
+    pixels = _seed003_csv(csv)
+    for ignore in (["id"], "id"):
+        dataset = load("csv_pixels", path=str(csv), options={
+            "image_shape": [28, 28, 1], "label": "Label", "ignore": ignore})
+        assert dataset.x.shape == (6, 28, 28, 1)
+        assert np.allclose(dataset.x[4].reshape(-1), pixels[4] / 255.0)
+        assert dataset.class_names == ["bag", "coat", "shirt"]
+        assert dataset.y.tolist() == [1, 0, 2, 1, 0, 2]
+
+
+@pytest.mark.parametrize(("options", "key", "message"), [
+    ({"label": "Label"}, "options.image_shape",
+     "has 785 pixel columns, but image_shape 28x28x1 needs 784; if 'id' is not a pixel column, "
+     "list it in options.ignore"),
+    ({"label": "Label", "ignore": ["ID"]}, "options.ignore",
+     "has no column 'ID' (did you mean 'id'?); its columns: id, Label, pixel1, pixel2, pixel3, "
+     "pixel4, pixel5, pixel6, ..., pixel784 (786 columns)"),
+    ({"label": "Label", "ignore": ["Label", "id"]}, "options.ignore",
+     "'Label' is the label column"),
+    ({}, "options.label", "has no column 'label' (did you mean 'Label'?)"),
+])
+def test_pixel_csv_with_an_id_column_names_the_option_that_fixes_it(
+        tmp_path: Path, options: dict, key: str, message: str) -> None:
+    csv = tmp_path / "train.csv"
+    _seed003_csv(csv)
+    with pytest.raises(DataError) as error:
+        load("csv_pixels", path=str(csv), options={"image_shape": [28, 28, 1], **options})
+    assert error.value.key == key
+    assert message in error.value.message
+
+
+def test_pixel_csv_names_text_columns_and_places_label_errors_at_the_label_option(
+        tmp_path: Path) -> None:
+    import pandas as pd
+
+    frame = pd.DataFrame(np.zeros((4, 3), dtype=int), columns=["p0", "p1", "p2"])
+    frame.insert(0, "label", ["a", "b", "a", "b"])
+    frame.insert(1, "note", ["x", "y", "z", "w"])
+    frame.to_csv(tmp_path / "px.csv", index=False)
+    with pytest.raises(DataError) as error:
+        load("csv_pixels", path=str(tmp_path / "px.csv"), options={"image_shape": [2, 2]})
+    assert error.value.message.endswith("pixel columns must be numbers, but 'note' hold text; "
+                                        "list columns that are not pixels in options.ignore")
+    frame["label"] = "a"
+    frame.drop(columns="note").to_csv(tmp_path / "one.csv", index=False)
+    with pytest.raises(DataError, match="has a single class") as error:
+        load("csv_pixels", path=str(tmp_path / "one.csv"), options={"image_shape": [1, 3]})
+    assert error.value.key == "options.label"
+
+
 def test_image_folder_reads_classes_resizes_and_skips_unreadable_files(tmp_path: Path) -> None:
     root = _folder(tmp_path / "pets", {"cat": 40, "dog": 200})
     _png(root / "dog" / "big.png", (30, 20), 200)  # another size: resized to the first
@@ -144,6 +208,9 @@ def test_image_folder_suite_runs_and_reports_samples_and_layers(tmp_path: Path) 
     ("source: csv_pixels\n            path: {csv}",
      "datasets.px.options: source 'csv_pixels' needs options.image_shape"),
     ("source: image_folder\n            path: {empty}", "datasets.px.path: {empty}: no image files"),
+    ("source: csv_pixels\n            path: {csv}\n            options: {{image_shape: [4, 4], "
+     "ignore: [Id]}}", "datasets.px.options.ignore: {csv} has no column 'Id'; its columns: label, "
+                       "p0, p1, p2, p3, p4, p5, p6, ..., p15 (17 columns)"),
 ])
 def test_bad_image_data_is_one_line_exit_2(tmp_path: Path, body: str, message: str) -> None:
     import pandas as pd

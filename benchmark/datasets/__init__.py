@@ -30,7 +30,7 @@ for _source in [
            takes_path=True),
     Source("csv_pixels", "image", _images.load_csv_pixels,
            "one image per CSV row, a label column and one column per pixel: path, options "
-           "image_shape/label/scale", takes_path=True),
+           "image_shape/label/ignore/scale", takes_path=True),
     Source("image_folder", "image", _images.load_image_folder,
            "image files in one sub-folder per class (optionally under train/validation/test): "
            "path, options image_size/color/strict", takes_path=True),

@@ -29,6 +29,15 @@ def _as_images(array: np.ndarray, scale: float | None = None) -> np.ndarray:
     return (images / scale).astype("float32")
 
 
+def _encode_labels(values: Any, path: str, key: str) -> tuple[np.ndarray, list[str]]:
+    """encode_target, with its errors (a missing label, a single class) placed at
+    the option that names the labels: image sources have no ``target``."""
+    try:
+        return encode_target(values, origin=path)
+    except DataError as error:
+        raise DataError(key, error.message) from None
+
+
 def load_npz(*, path: str, images: str = "x", labels: str = "y",
              class_names: list[str] | None = None) -> Dataset:
     file = Path(path)
@@ -45,7 +54,7 @@ def load_npz(*, path: str, images: str = "x", labels: str = "y",
     x, raw = archive[images], archive[labels]
     if len(x) != len(raw):
         raise DataError("path", f"{path}: {len(x)} images but {len(raw)} labels")
-    y, names = encode_target(raw, origin=path)
+    y, names = _encode_labels(raw, path, "options.labels")
     if class_names is not None:
         if len(class_names) != len(names):
             raise DataError("options.class_names", f"{len(class_names)} names for "
@@ -55,30 +64,67 @@ def load_npz(*, path: str, images: str = "x", labels: str = "y",
                    description=f"{file.name}, {x.shape[1]}x{x.shape[2]} images")
 
 
-def load_csv_pixels(*, path: str, image_shape: list[int], label: str = "label",
-                    scale: float = 255.0) -> Dataset:
-    """One row per image: a label column and one column per pixel (row-major)."""
-    frame = read_csv(path)
-    if label not in frame.columns:
-        from benchmark.registry import unknown_name_message
+def _column_list(columns: list[str], quote: bool = False) -> str:
+    names = [repr(c) if quote else c for c in columns]
+    if len(names) <= 12:
+        return ", ".join(names)
+    return ", ".join(names[:8]) + f", ..., {names[-1]} ({len(names)} columns)"
 
-        raise DataError("options.label", f"{path}: " + unknown_name_message(
-            "column", label, [str(c) for c in frame.columns][:10]))
+
+def _no_such_column(path: str, name: Any, columns: list[str]) -> str:
+    import difflib
+
+    # 'ID' for 'id' is the likely slip, and difflib's ratio misses a change of case.
+    close = ([c for c in columns if c.lower() == str(name).lower()]
+             or difflib.get_close_matches(str(name), columns, n=1))
+    return (f"{path} has no column {name!r}" + (f" (did you mean {close[0]!r}?)" if close else "")
+            + f"; its columns: {_column_list(columns)}")
+
+
+def load_csv_pixels(*, path: str, image_shape: list[int], label: str = "label",
+                    ignore: list[str] | str | None = None, scale: float = 255.0) -> Dataset:
+    """One row per image: a label column and one column per pixel (row-major).
+    ``ignore`` names the columns that are neither (an id column, as in seed 003's
+    ``id, Label, pixel1..pixel784``)."""
+    from pandas.api.types import is_numeric_dtype
+
+    frame = read_csv(path)
+    frame.columns = columns = [str(c) for c in frame.columns]
+    label = str(label)
+    if label not in columns:
+        raise DataError("options.label", _no_such_column(path, label, columns))
+    ignored = [str(c) for c in ([ignore] if isinstance(ignore, str) else ignore or [])]
+    for name in ignored:
+        if name not in columns:
+            raise DataError("options.ignore", _no_such_column(path, name, columns))
+        if name == label:
+            raise DataError("options.ignore", f"{name!r} is the label column (options.label); "
+                                              "list only columns that are neither label nor pixels")
     shape = tuple(int(d) for d in image_shape)
     if len(shape) == 2:
         shape = (*shape, 1)
-    pixels = frame.drop(columns=[label])
-    if pixels.shape[1] != int(np.prod(shape)):
+    pixels = frame.drop(columns=[label, *ignored])
+    text = [c for c in pixels.columns if not is_numeric_dtype(pixels[c])]
+    needed = int(np.prod(shape))
+    if pixels.shape[1] != needed:
+        hint = ""
+        if pixels.shape[1] > needed:
+            # An id column is the usual extra one: text, or a name without a pixel number.
+            extra = [c for c in pixels.columns if c in text or not any(ch.isdigit() for ch in c)]
+            hint = ("; list columns that are not pixels (an id) in options.ignore" if not extra
+                    else f"; if {_column_list(extra, quote=True)} "
+                         + ("is not a pixel column, list it" if len(extra) == 1
+                            else "are not pixel columns, list them") + " in options.ignore")
         raise DataError("options.image_shape", (
             f"{path} has {pixels.shape[1]} pixel columns, but image_shape "
-            f"{'x'.join(map(str, shape))} needs {int(np.prod(shape))}"))
-    try:
-        values = pixels.to_numpy(dtype="float32")
-    except ValueError:
-        raise DataError("path", f"{path}: pixel columns must be numbers") from None
-    y, names = encode_target(frame[label], origin=path)
-    return Dataset(name=Path(path).stem, kind="image", x=(values / scale).reshape(-1, *shape),
-                   y=y, class_names=names,
+            f"{'x'.join(map(str, shape))} needs {needed}{hint}"))
+    if text:
+        raise DataError("path", f"{path}: pixel columns must be numbers, but "
+                                f"{_column_list(text, quote=True)} hold text; list columns that "
+                                "are not pixels in options.ignore")
+    y, names = _encode_labels(frame[label], path, "options.label")
+    x = (pixels.to_numpy(dtype="float32") / scale).reshape(-1, *shape)
+    return Dataset(name=Path(path).stem, kind="image", x=x, y=y, class_names=names,
                    description=f"{Path(path).name}, {shape[0]}x{shape[1]} pixel rows")
 
 
