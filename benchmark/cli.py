@@ -104,6 +104,8 @@ def _validate(args: argparse.Namespace) -> int:
     loaded = suite.load(args.suite, args.overrides)
     # The data too: a missing file or column is found now, not minutes into a run.
     for name, data in runner.load_datasets(loaded, str(args.suite)).items():
+        for warning in data.dataset.warnings:  # what run warns about (skipped files), word for word
+            print(f"warning: datasets.{name}: {warning}", file=sys.stderr)
         sizes = data.summary["split_sizes"]
         features = data.summary.get("tabular", {}).get("preprocessing", {}).get("n_features")
         print(f"{args.suite}: datasets.{name}: {data.summary['n_samples']:,} samples, "

@@ -148,9 +148,24 @@ def test_image_folder_with_split_folders_keeps_their_split(tmp_path: Path) -> No
     assert len(parts.train) + len(parts.test) == 20 and len(parts.test) == 3  # test cut from train
 
 
+def _class_without_images(root: Path, junk: str, content: bytes) -> None:
+    _folder(root, {"cat": 50})
+    (root / "dog").mkdir()
+    (root / "dog" / junk).write_bytes(content)
+
+
 @pytest.mark.parametrize(("make", "message"), [
     (lambda root: root.mkdir(), "no image files"),
     (lambda root: _folder(root, {"only": 50}), "one class folder ('only')"),
+    (lambda root: _class_without_images(root, "notes.txt", b"a note"),
+     "class folder 'dog' has no image files (.bmp, .gif, .jpeg, .jpg, .png, .tif, .tiff, .webp); "
+     "add images or remove the folder"),
+    (lambda root: _class_without_images(root, "broken.png", b"not an image"),
+     "class folder 'dog' has no readable images (each of its image files was skipped as "
+     "unreadable)"),
+    (lambda root: [_folder(root / "train", {"a": 30}), (root / "train" / "b").mkdir(),
+                   (root / "train" / "c").mkdir()],
+     "class folders 'train/b', 'train/c' have no image files"),
 ])
 def test_image_folder_without_two_classes_of_images_is_refused(tmp_path: Path, make, message) -> None:
     make(tmp_path / "imgs")
@@ -233,6 +248,48 @@ def test_bad_image_data_is_one_line_exit_2(tmp_path: Path, body: str, message: s
     assert len(lines) == 1, result.stderr
     assert lines[0].startswith(f"error: {suite}: " + message.format(csv=csv, empty=tmp_path / "empty"))
     assert not (tmp_path / "reports").exists()
+
+
+FOLDER_SUITE = """
+    name: pets
+    datasets:
+      pets:
+        source: image_folder
+        path: {path}
+        options: {{strict: {strict}}}
+    models: [{{model: simple_cnn}}]
+    """
+
+
+@pytest.mark.parametrize(("case", "strict", "stderr"), [
+    ("unreadable", "false",
+     "warning: datasets.pets: skipped unreadable image {root}/cat/broken.png"),
+    ("unreadable", "true", "error: {suite}: datasets.pets.path: {root}/cat/broken.png: not a "
+                           "readable image (cannot identify image file"),
+    ("one class", "false", "error: {suite}: datasets.pets.path: {root}: one class folder ('cat'); "
+                           "a classifier needs at least two"),
+    ("class without images", "false", "error: {suite}: datasets.pets.path: {root}: class folder "
+                                      "'dog' has no image files"),
+])
+def test_validate_reports_image_folder_problems_as_run_does(tmp_path: Path, case: str, strict: str,
+                                                            stderr: str) -> None:
+    classes = {"cat": 40} if case == "one class" else {"cat": 40, "dog": 200}
+    root = _folder(tmp_path / "pets", classes, size=(32, 32))  # above every model's minimum size
+    if case == "unreadable":
+        (root / "cat" / "broken.png").write_bytes(b"not an image")
+    if case == "class without images":
+        for image in (root / "dog").iterdir():
+            image.rename(image.with_suffix(".txt"))
+    suite = write_suite(tmp_path, FOLDER_SUITE.format(path=root, strict=strict))
+    result = run_cli("validate", str(suite), cwd=tmp_path, timeout=120)
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith(stderr.format(root=root, suite=suite)), result.stderr
+    if stderr.startswith("warning"):
+        assert result.returncode == 0
+        assert f"{suite}: datasets.pets: 12 samples, 2 classes" in result.stdout  # 13 files
+    else:
+        assert result.returncode == 2 and result.stdout == ""
 
 
 def test_architecture_below_its_minimum_input_size_is_refused(tmp_path: Path) -> None:

@@ -132,6 +132,16 @@ def _class_folders(folder: Path) -> list[Path]:
     return sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
 
 
+def _require_images_in_every_class(root: Path, sources: list[tuple[str, Path]], found: set[str],
+                                   what: str) -> None:
+    """A class folder without images would drop that class from the problem unnoticed."""
+    empty = [str(folder.relative_to(root)) for _, folder in sources if folder.name not in found]
+    if empty:
+        folders, has = ("folder", "has") if len(empty) == 1 else ("folders", "have")
+        raise DataError("path", f"{root}: class {folders} {', '.join(map(repr, empty))} {has} no "
+                                f"{what}; add images or remove the {folders}")
+
+
 def load_image_folder(*, path: str, image_size: list[int] | int | None = None,
                       color: str = "rgb", strict: bool = False) -> Dataset:
     """``path/<class>/*.png``, or ``path/{train,validation,test}/<class>/*.png`` for
@@ -155,6 +165,8 @@ def load_image_folder(*, path: str, image_size: list[int] | int | None = None,
     if not files:
         raise DataError("path", f"{path}: no image files ({', '.join(sorted(IMAGE_SUFFIXES))}) in "
                                 "class sub-folders (path/<class>/<image>)")
+    _require_images_in_every_class(root, sources, {label for _, label, _ in files},
+                                   f"image files ({', '.join(sorted(IMAGE_SUFFIXES))})")
     if len(class_names) < 2:
         raise DataError("path", f"{path}: one class folder ({class_names[0]!r}); a classifier "
                                 "needs at least two")
@@ -181,6 +193,8 @@ def load_image_folder(*, path: str, image_size: list[int] | int | None = None,
         split_of.append(part)
     if not images:
         raise DataError("path", f"{path}: none of the {len(files)} image files could be read")
+    _require_images_in_every_class(root, sources, {class_names[i] for i in labels}, "readable "
+                                   "images (each of its image files was skipped as unreadable)")
     warnings = tuple(f"skipped unreadable image {name}" for name in skipped)
     return Dataset(name=root.name, kind="image", x=_as_images(np.stack(images)),
                    y=np.asarray(labels, dtype="int64"), class_names=class_names,
