@@ -173,13 +173,136 @@ def test_image_folder_without_two_classes_of_images_is_refused(tmp_path: Path, m
         load("image_folder", path=str(tmp_path / "imgs"))
 
 
-def test_keras_dataset_offline_says_where_the_file_goes(tmp_path: Path, monkeypatch) -> None:
-    monkeypatch.setenv("KERAS_HOME", str(tmp_path))
-    monkeypatch.setattr("keras.datasets.mnist.load_data",
-                        lambda: (_ for _ in ()).throw(OSError("network unreachable")))
-    with pytest.raises(DataError, match=f"keras:mnist could not be downloaded to "
-                                        f"{tmp_path}/datasets/mnist.npz"):
+@pytest.fixture
+def keras_home(tmp_path: Path, monkeypatch) -> Path:
+    """An empty Keras cache, for us ($KERAS_HOME) and for keras (read once at its
+    import), and no network: keras.utils.get_file's download fails at once."""
+    import urllib.error
+
+    from keras.src.backend import config
+    from keras.src.utils import file_utils
+
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))
+    monkeypatch.setattr(config, "_KERAS_DIR", str(tmp_path / "keras"))
+
+    def offline(url, *args, **kwargs):
+        raise urllib.error.URLError(f"no network in the tests ({url})")
+
+    monkeypatch.setattr(file_utils, "urlretrieve", offline)
+    return tmp_path / "keras" / "datasets"
+
+
+def _fake_keras_files(name: str, cache: Path) -> None:
+    """Tiny files where keras_cache_problems says keras looks, in keras's formats."""
+    import gzip
+    import io
+    import tarfile
+
+    from benchmark.datasets._images import KERAS_DATASETS
+
+    rng = np.random.default_rng(0)
+    for file in KERAS_DATASETS[name]["files"]:
+        target = cache / file.path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if name == "mnist":
+            x, y = rng.integers(0, 256, (3, 28, 28), dtype=np.uint8), np.arange(3, dtype=np.uint8)
+            with target.open("wb") as stream:  # np.savez would add ".npz" to the name
+                np.savez(stream, x_train=x, y_train=y, x_test=x[:2], y_test=y[:2])
+        elif name == "fashion_mnist":  # idx files: an 8-byte (labels) or 16-byte header
+            labels = "labels" in file.path
+            body = (np.arange(3, dtype=np.uint8) if labels
+                    else rng.integers(0, 256, 3 * 784, dtype=np.uint8))
+            target.write_bytes(gzip.compress(bytes(8 if labels else 16) + body.tobytes()))
+        else:  # cifar10: the .tar.gz, with a stand-in first batch
+            with tarfile.open(target, "w:gz") as archive:
+                member = tarfile.TarInfo("cifar-10-batches-py/data_batch_1")
+                member.size = len(b"batch")
+                archive.addfile(member, io.BytesIO(b"batch"))
+
+
+@pytest.mark.parametrize("name", ["mnist", "fashion_mnist", "cifar10"])
+def test_keras_reads_the_files_we_name_without_the_network(keras_home: Path, monkeypatch,
+                                                           name: str) -> None:
+    """Keras 3.15's own load_data, offline, finds the data in the files that
+    KERAS_DATASETS names, and checks them against the hashes it lists."""
+    import keras
+    from keras.src.utils import file_utils
+
+    from benchmark.datasets._images import KERAS_DATASETS
+
+    checked = []
+    monkeypatch.setattr(file_utils, "validate_file",
+                        lambda path, file_hash, **kwargs: checked.append((path, file_hash)) or True)
+    _fake_keras_files(name, keras_home)
+    if name == "cifar10":  # 50,000 slots of 32x32x3: stop when keras opens the first batch
+        class Reached(Exception):
+            pass
+
+        def first_batch(path: str) -> None:
+            assert Path(path).read_bytes() == b"batch"  # extracted from the archive we named
+            raise Reached
+
+        monkeypatch.setattr("keras.src.datasets.cifar10.load_batch", first_batch)
+        with pytest.raises(Reached):
+            keras.datasets.cifar10.load_data()
+    else:
+        (x_train, y_train), (x_test, _) = getattr(keras.datasets, name).load_data()
+        assert len(x_train) == len(y_train) == 3 and x_train.shape[1:] == (28, 28)
+        dataset = load(f"keras:{name}")
+        assert dataset.x.shape == (3 + len(x_test), 28, 28, 1) and len(dataset.class_names) == 10
+    assert set(checked) == {(str(keras_home / file.path), file.sha256)
+                            for file in KERAS_DATASETS[name]["files"] if file.sha256}
+
+
+def test_keras_cache_detection_checks_each_file_and_its_hash(keras_home: Path, monkeypatch) -> None:
+    import hashlib
+
+    from benchmark.datasets._images import KERAS_DATASETS, KerasFile, keras_cache_problems
+
+    assert keras_cache_problems("fashion_mnist") == {
+        file: "missing" for file in KERAS_DATASETS["fashion_mnist"]["files"]}
+    _fake_keras_files("fashion_mnist", keras_home)
+    assert keras_cache_problems("fashion_mnist") == {}  # no hash: any four files will do
+    (keras_home / "fashion-mnist" / "t10k-labels-idx1-ubyte.gz").unlink()
+    assert [file.path for file in keras_cache_problems("fashion_mnist")] == [
+        "fashion-mnist/t10k-labels-idx1-ubyte.gz"]
+
+    _fake_keras_files("mnist", keras_home)
+    [problem] = keras_cache_problems("mnist").values()
+    assert problem == "not the file keras expects (its sha256 differs)"  # keras would download it
+    fake = KerasFile("mnist.npz", "https://example.org/mnist.npz",
+                     hashlib.sha256((keras_home / "mnist.npz").read_bytes()).hexdigest())
+    monkeypatch.setitem(KERAS_DATASETS, "mnist", {**KERAS_DATASETS["mnist"], "files": [fake]})
+    assert keras_cache_problems("mnist") == {}
+
+
+@pytest.mark.parametrize(("name", "place"), [
+    ("mnist", "download mnist.npz from https://storage.googleapis.com/tensorflow/tf-keras-datasets/"
+              " into {cache}/, then run again"),
+    ("fashion_mnist", "download train-labels-idx1-ubyte.gz, train-images-idx3-ubyte.gz, "
+                      "t10k-labels-idx1-ubyte.gz, t10k-images-idx3-ubyte.gz from "
+                      "https://storage.googleapis.com/tensorflow/tf-keras-datasets/ into "
+                      "{cache}/fashion-mnist/, then run again"),
+    ("cifar10", "download https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz and save it as "
+                "{cache}/cifar-10-batches-py-target_archive, then run again"),
+])
+def test_keras_dataset_offline_says_which_files_go_where(keras_home: Path, name: str,
+                                                         place: str) -> None:
+    with pytest.raises(DataError) as error:
+        load(f"keras:{name}")
+    assert error.value.key == "source"
+    assert error.value.message.startswith(f"keras:{name} is not in the Keras cache and could not "
+                                          "be downloaded (Exception: URL fetch failure on https://")
+    assert error.value.message.endswith("; without network, " + place.format(cache=keras_home))
+
+
+def test_keras_dataset_with_a_stale_file_offline_names_it(keras_home: Path) -> None:
+    _fake_keras_files("mnist", keras_home)
+    with pytest.raises(DataError) as error:
         load("keras:mnist")
+    assert error.value.message.startswith(
+        f"keras:mnist is not in the Keras cache ({keras_home}/mnist.npz is not the file keras "
+        "expects (its sha256 differs)) and could not be downloaded")
 
 
 IMAGE_SUITE = """

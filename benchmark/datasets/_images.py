@@ -4,6 +4,7 @@ data sets. Every loader returns float32 images in [0, 1] with a channel axis."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -203,41 +204,105 @@ def load_image_folder(*, path: str, image_size: list[int] | int | None = None,
                    parts=np.asarray(split_of) if parts else None, warnings=warnings)
 
 
+@dataclass(frozen=True)
+class KerasFile:
+    """A file that keras.datasets' ``load_data()`` looks for in the Keras cache
+    folder before it downloads (keras 3.15, ``keras/src/datasets/*.py`` through
+    ``keras.utils.get_file``). Keras downloads again a file whose sha256 differs."""
+
+    path: str  # under keras_cache()
+    url: str
+    sha256: str | None = None
+
+
+_TF_DATASETS = "https://storage.googleapis.com/tensorflow/tf-keras-datasets/"
 KERAS_DATASETS: dict[str, dict[str, Any]] = {
-    "mnist": {"file": "mnist.npz", "classes": [str(i) for i in range(10)]},
-    "fashion_mnist": {"file": "fashion-mnist/train-images-idx3-ubyte.gz",
-                      "classes": ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
-                                  "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"]},
-    "cifar10": {"file": "cifar-10-batches-py/data_batch_1",
-                "classes": ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog",
-                            "horse", "ship", "truck"]},
+    "mnist": {
+        "files": [KerasFile("mnist.npz", _TF_DATASETS + "mnist.npz",
+                            "731c5ac602752760c8e48fbffcf8c3b850d9dc2a2aedcf2cc48468fc17b673d1")],
+        "classes": [str(i) for i in range(10)]},
+    "fashion_mnist": {
+        "files": [KerasFile(f"fashion-mnist/{name}", _TF_DATASETS + name) for name in (
+            "train-labels-idx1-ubyte.gz", "train-images-idx3-ubyte.gz",
+            "t10k-labels-idx1-ubyte.gz", "t10k-images-idx3-ubyte.gz")],
+        "classes": ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt",
+                    "Sneaker", "Bag", "Ankle boot"]},
+    "cifar10": {
+        # get_file(fname="cifar-10-batches-py-target", extract=True) keeps the
+        # downloaded .tar.gz as "<fname>_archive" and extracts it again on every load.
+        "files": [KerasFile("cifar-10-batches-py-target_archive",
+                            "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz",
+                            "6d958be074577803d12ecdefd02955f39262c83c16fe9348329d7fe0b5c001ce")],
+        "classes": ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse",
+                    "ship", "truck"]},
 }
 
 
 def keras_cache() -> Path:
+    """Where keras.utils.get_file keeps data sets: $KERAS_HOME/datasets, else ~/.keras/datasets."""
     import os
 
-    return Path(os.environ.get("KERAS_HOME", Path.home() / ".keras")) / "datasets"
+    home = os.environ["KERAS_HOME"] if "KERAS_HOME" in os.environ else Path.home() / ".keras"
+    return Path(home).expanduser() / "datasets"
+
+
+def keras_cache_problems(name: str) -> dict[KerasFile, str]:
+    """Why keras would go to the network for data set ``name``: each needed file
+    that is "missing" or not the one keras expects. Empty when it is cached."""
+    import hashlib
+
+    problems = {}
+    for file in KERAS_DATASETS[name]["files"]:
+        where = keras_cache() / file.path
+        if not where.is_file():
+            problems[file] = "missing"
+        elif file.sha256 is not None:
+            with where.open("rb") as stream:
+                if hashlib.file_digest(stream, "sha256").hexdigest() != file.sha256:
+                    problems[file] = "not the file keras expects (its sha256 differs)"
+    return problems
+
+
+def _how_to_place(files: list[KerasFile]) -> str:
+    """'download <names> from <url folder> into <cache folder>' per folder pair."""
+    groups: dict[tuple[str, Path], list[str]] = {}
+    steps = []
+    for file in files:
+        target = keras_cache() / file.path
+        source, _, name = file.url.rpartition("/")
+        if name == target.name:
+            groups.setdefault((source + "/", target.parent), []).append(name)
+        else:
+            steps.append(f"download {file.url} and save it as {target}")
+    steps[:0] = [f"download {', '.join(names)} from {source} into {folder}/"
+                 for (source, folder), names in groups.items()]
+    return "; ".join(steps)
 
 
 def load_keras(name: str) -> Dataset:
     """A keras.datasets set: its own train / test split, validation cut from train.
 
-    Keras reads its cache (~/.keras/datasets) or downloads; with no file and no
-    network the error says where the file goes.
+    Keras reads its cache (``keras_cache()``) or downloads; with a file not
+    there and no network, the error names the file, its URL and where it goes.
     """
     info = KERAS_DATASETS[name]
-    cached = (keras_cache() / info["file"]).exists()
+    problems = keras_cache_problems(name)  # before keras deletes a file it failed to replace
     try:
         import keras
 
         (x_train, y_train), (x_test, y_test) = getattr(keras.datasets, name).load_data()
     except Exception as error:  # noqa: BLE001 - a failed download has many exception types
-        where = keras_cache() / info["file"]
+        cause = type(error).__name__ + "".join(f": {line}" for line in str(error).splitlines()[:1])
+        if problems:
+            wrong = "; ".join(f"{keras_cache() / file.path} is {problem}"
+                              for file, problem in problems.items() if problem != "missing")
+            raise DataError("source", (
+                f"keras:{name} is not in the Keras cache{f' ({wrong})' if wrong else ''} and "
+                f"could not be downloaded ({cause}); without network, "
+                f"{_how_to_place(list(problems))}, then run again")) from None
         raise DataError("source", (
-            f"keras:{name} could not be {'read from' if cached else 'downloaded to'} {where} "
-            f"({type(error).__name__}); without network, copy the file there "
-            "(from keras.datasets' download URL) and run again")) from None
+            f"keras:{name} could not be read from the Keras cache ({cause}); if its files are "
+            f"damaged, {_how_to_place(info['files'])} again")) from None
     x = np.concatenate([x_train, x_test])
     y = np.concatenate([y_train, y_test]).reshape(-1).astype("int64")
     parts = np.array(["train"] * len(x_train) + ["test"] * len(x_test))
