@@ -71,14 +71,9 @@ def _load(name: str, entry: DatasetEntry, suite: Suite, origin: str) -> Loaded:
     if dataset.kind == "image":
         native = min(dataset.sample_shape[:2])
         for index, model in enumerate(suite.models):
-            spec = model.spec
-            if spec.family == "keras" and "image_size" not in model.search and \
-                    spec.architecture_defaults().get("image_size") is None and \
-                    native < spec.min_image_size:
-                raise UserError(
-                    f"{origin}: models[{index}].search.image_size: {model.model} needs images of "
-                    f"at least {spec.min_image_size}x{spec.min_image_size} pixels and {name} has "
-                    f"{native}x{native}; set image_size (the input stage resizes to it)")
+            problem = model.image_size_problem(native, name)
+            if problem:
+                raise UserError(f"{origin}: models[{index}].search.{problem[0]}: {problem[1]}")
     return Loaded(dataset, parts, DataRef(entry.model_dump_json(), seed),
                   summarize(dataset, parts, preprocessed))
 

@@ -258,29 +258,73 @@ class ModelEntry(_Strict):
 
     @model_validator(mode="after")
     def _known_parameters(self) -> ModelEntry:
+        from pydantic import TypeAdapter
+
         from benchmark.space import is_searched
-        from benchmark.training import KERAS_OPTIMIZERS
 
         valid = list(self.parameter_defaults())
+        types = self.parameter_types()
         for key, spec in self.search.items():
             if key not in valid:
                 raise PathError(("search", key), unknown_name_message(
                     f"parameter of model {self.model!r}:", key, valid))
-            if key == "image_size":
-                sizes = (spec["choices"] if "choices" in spec else [spec.get("low")]) \
-                    if is_searched(spec) else [spec]
-                smallest = min((v for v in sizes if v is not None), default=None)
-                if smallest is not None and smallest < self.spec.min_image_size:
-                    raise PathError(("search", key), (
-                        f"{self.model} needs images of at least {self.spec.min_image_size}x"
-                        f"{self.spec.min_image_size} pixels (its layers shrink smaller ones to "
-                        f"nothing), got image_size {smallest}"))
-            if key == "optimizer":
-                for choice in spec["choices"] if is_searched(spec) else [spec]:
-                    if choice not in KERAS_OPTIMIZERS:
-                        raise PathError(("search", key), unknown_name_message(
-                            "optimizer", choice, KERAS_OPTIMIZERS))
+            if key not in types:
+                continue
+            if is_searched(spec) and "choices" not in spec and _is_choice_type(types[key]):
+                raise PathError(("search", key), (
+                    f"{self.model}'s {key} takes {_type_name(types[key])}, so it is searched "
+                    f"with 'choices', not a range"))
+            values = (spec["choices"] if "choices" in spec else
+                      [spec.get("low"), spec.get("high")]) if is_searched(spec) else [spec]
+            for value in values:
+                try:
+                    TypeAdapter(types[key]).validate_python(value, strict=True)
+                except ValidationError:
+                    names = _literal_strings(types[key])
+                    raise PathError(("search", key), unknown_name_message(
+                        f"{key} of {self.model}:", value, names) if names and isinstance(
+                        value, str) else f"{value!r} is not a valid {key} of {self.model}; "
+                                         f"valid: {_type_name(types[key])}") from None
+        problem = self.image_size_problem()
+        if problem:
+            raise PathError(("search", problem[0]), problem[1])
         return self
+
+    def image_size_problem(self, native: int | None = None,
+                           dataset: str = "the data set") -> tuple[str, str] | None:
+        """(key, message) when some searched setting of the architecture would shrink
+        its input image to nothing, else None. ``native`` is the data set's image
+        side, known once it is loaded; without it only image sizes the suite or the
+        architecture fixes are checked."""
+        from itertools import product
+
+        from benchmark.space import is_searched
+
+        spec = self.spec
+        if spec.fits is None:
+            return None
+        architecture = spec.architecture_defaults()
+        knobs = {**architecture, **{k: v for k, v in self.search.items() if k in architecture}}
+        sizes = _extremes(knobs.pop("image_size", None))
+        searched = {k: _extremes(v) for k, v in knobs.items() if is_searched(v)}
+        for values in product(*searched.values()):
+            params = {**knobs, **dict(zip(searched, values))}
+            for size in sizes:
+                side = native if size is None else size
+                if side is None or spec.fits(side, **params):
+                    continue
+                needed = spec.min_image_size({**params, "image_size": size})
+                setting = ", ".join(f"{k} {v!r}" for k, v in zip(searched, values))
+                key = "image_size" if "image_size" in self.search or not searched \
+                    else next(iter(searched))
+                got = f"image_size {size}" if size is not None else \
+                    f"the {side}x{side} images of {dataset}"
+                needs = f"images of at least {needed}x{needed} pixels" if needed else \
+                    "larger images than any"
+                return key, (f"{self.model} needs {needs}{' with ' + setting if setting else ''} "
+                             f"(its layers shrink smaller ones to nothing), got {got}; set "
+                             f"image_size (the input stage resizes to it)")
+        return None
 
     @property
     def label(self) -> str:
@@ -297,6 +341,59 @@ class ModelEntry(_Strict):
 
         spec = self.spec
         return {**TRAINING_DEFAULTS.get(spec.family, {}), **spec.architecture_defaults()}
+
+    def parameter_types(self) -> dict[str, Any]:
+        from benchmark.training import TRAINING_TYPES
+
+        spec = self.spec
+        return {**TRAINING_TYPES.get(spec.family, {}), **spec.parameter_types()}
+
+
+def _extremes(spec: Any) -> list[Any]:
+    """The values of a search entry worth checking against an architecture's shape
+    arithmetic: every choice, or a range's two ends (sizes grow monotonically)."""
+    from benchmark.space import is_searched
+
+    if not is_searched(spec):
+        return [spec]
+    if "choices" in spec:
+        return list(spec["choices"])
+    return [spec["low"], spec["high"]]
+
+
+def _is_choice_type(annotation: Any) -> bool:
+    """Literal and bool knobs are categories, searched with choices."""
+    import typing
+
+    args = [a for a in typing.get_args(annotation) if a is not type(None)]
+    return annotation is bool or typing.get_origin(annotation) is Literal or (
+        bool(args) and all(_is_choice_type(a) for a in args))
+
+
+def _literal_strings(annotation: Any) -> list[str]:
+    """The names a ``Literal['a', 'b']`` (or ``... | None``) knob accepts."""
+    import typing
+
+    for part in [annotation, *typing.get_args(annotation)]:
+        if typing.get_origin(part) is Literal and all(isinstance(a, str)
+                                                      for a in typing.get_args(part)):
+            return list(typing.get_args(part))
+    return []
+
+
+def _type_name(annotation: Any) -> str:
+    """``Literal['a', 'b'] | None`` -> "'a', 'b' or null"; ``int`` -> "an int"."""
+    import typing
+
+    if typing.get_origin(annotation) is Literal:
+        return ", ".join(repr(a) for a in typing.get_args(annotation))
+    if annotation is type(None):
+        return "null"
+    args = typing.get_args(annotation)
+    if args:
+        return " or ".join(_type_name(a) for a in args)
+    return {int: "an integer", float: "a number", bool: "true or false",
+            str: "a string"}.get(annotation, getattr(annotation, "__name__", str(annotation)))
 
 
 class Study(_Strict):

@@ -28,7 +28,7 @@ models:
   - model: custom_cnn
     search: {learning_rate: {low: 1.0e-3, high: 1.0e-1, log: true}, filters_1: {low: 8, high: 16, step: 8}, epochs: 2}
   - model: simple_cnn
-    search: {learning_rate: {low: 1.0e-3, high: 1.0e-1, log: true}, epochs: 2}
+    search: {learning_rate: {low: 1.0e-3, high: 1.0e-1, log: true}, padding: same, epochs: 2}
   - model: alexnet
     search: {learning_rate: {low: 1.0e-4, high: 1.0e-2, log: true}, conv_layers: {choices: [3, 5]}, image_size: 32, width: 0.25, epochs: 2}
   - model: resnet

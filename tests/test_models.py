@@ -25,7 +25,12 @@ def _splits(shape: tuple[int, ...], n_classes: int = 3, n: int = 24) -> Splits:
 @pytest.mark.parametrize("shape", [(8, 8, 1), (28, 28, 1), (32, 32, 3)])
 @pytest.mark.parametrize("name", KERAS_MODELS)
 def test_builds_trains_and_predicts(name: str, shape: tuple[int, ...]) -> None:
-    fitted = keras_training.fit(models.get(name), {"epochs": 1, "batch_size": 8}, _splits(shape), 3,
+    spec = models.get(name)
+    params = {"epochs": 1, "batch_size": 8}
+    smallest = spec.min_image_size({})
+    if spec.architecture_defaults().get("image_size") is None and shape[0] < smallest:
+        params["image_size"] = smallest  # what validate asks a suite for on such images
+    fitted = keras_training.fit(spec, params, _splits(shape), 3,
                                 seed=0, metric=metrics.get("accuracy"))
     assert len(fitted.history) == 1 and {"loss", "val_accuracy"} <= set(fitted.history[0])
     proba = fitted.predict_proba(_splits(shape).test)
@@ -35,7 +40,7 @@ def test_builds_trains_and_predicts(name: str, shape: tuple[int, ...]) -> None:
 
 
 # A knob of each architecture that makes it bigger when doubled.
-GROWING_KNOB = {"custom_cnn": "filters_1", "simple_cnn": "filters", "lenet5": "filters_1",
+GROWING_KNOB = {"custom_cnn": "filters_1", "simple_cnn": "filters_3", "lenet5": "filters_1",
                 "alexnet": "dense_units", "vgg16": "dense_units", "resnet": "blocks_per_stage"}
 
 
@@ -43,8 +48,9 @@ GROWING_KNOB = {"custom_cnn": "filters_1", "simple_cnn": "filters", "lenet5": "f
 def test_architecture_knobs_change_the_model(name: str) -> None:
     spec = models.get(name)
     knob = GROWING_KNOB[name]
-    default = spec.build((8, 8, 1), 3)
-    wider = spec.build((8, 8, 1), 3, **{knob: spec.architecture_defaults()[knob] * 2})
+    size = {"image_size": spec.min_image_size({})}
+    default = spec.build((8, 8, 1), 3, **size)
+    wider = spec.build((8, 8, 1), 3, **size, **{knob: spec.architecture_defaults()[knob] * 2})
     assert wider.count_params() > default.count_params()
 
 
@@ -64,11 +70,76 @@ def test_alexnet_ablation_and_resnet_pooling_knobs() -> None:
     assert any(layer.__class__.__name__ == "MaxPooling2D" for layer in pooled.layers)
 
 
+# Settings whose smallest input the shape arithmetic of ``fits`` must get right.
+SHAPE_SETTINGS = [
+    ("custom_cnn", {}), ("simple_cnn", {}), ("simple_cnn", {"padding": "same"}),
+    ("simple_cnn", {"kernel_size": 5}), ("lenet5", {}), ("lenet5", {"kernel_size": 7}),
+    ("lenet5", {"kernel_size": 3, "first_padding": "same"}), ("alexnet", {}),
+    ("alexnet", {"stem_kernel": 11, "stem_strides": 1, "stem_padding": "valid"}),
+    ("alexnet", {"stem_kernel": 11, "stem_strides": 4, "stem_padding": "valid"}),
+    ("vgg16", {}), ("resnet", {}), ("resnet", {"stem_kernel": 7, "stem_strides": 2,
+                                                "max_pooling": True}),
+]
+
+
+@pytest.mark.parametrize(("name", "knobs"), SHAPE_SETTINGS)
+def test_smallest_image_size_is_what_keras_can_build(name: str, knobs: dict) -> None:
+    """``validate`` refuses image sizes by ``fits`` (no TensorFlow in the main
+    process): Keras must build the smallest size it accepts, and not one below."""
+    spec = models.get(name)
+    side = spec.min_image_size(knobs)
+    assert side is not None
+    spec.build((side, side, 1), 3, **knobs, image_size=side)
+    if side > 1:
+        with pytest.raises(ValueError):
+            spec.build((side - 1, side - 1, 1), 3, **knobs, image_size=side - 1)
+
+
+@pytest.mark.parametrize(("name", "shape", "knobs", "params"), [
+    # Seed 000, Appendices F and G (10 classes): the same parameter counts.
+    ("simple_cnn", (200, 200, 3), {}, 8_708_466),
+    ("lenet5", (32, 32, 3), {"kernel_size": 3, "grey": False}, 81_302),
+    # Seed 003 (5 classes): Model 1, and the LeNet-5 variant of its Models 2-5.
+    ("custom_cnn", (28, 28, 1), {}, 886_245),
+    ("lenet5", (28, 28, 1), {"filters_1": 32, "filters_2": 48, "first_padding": "same",
+                             "pooling": "max", "activation": "relu", "dense_1": 256,
+                             "image_size": 28}, 368_749),
+])
+def test_seed_architectures_are_settings_of_the_knobs(name, shape, knobs, params) -> None:
+    n_classes = 10 if shape[0] != 28 else 5
+    assert models.get(name).build(shape, n_classes, **knobs).count_params() == params
+
+
+def test_seed_003_alexnet_and_resnet_shapes() -> None:
+    alexnet = models.get("alexnet").build(
+        (28, 28, 1), 5, image_size=48, stem_kernel=11, stem_strides=1, stem_padding="valid",
+        grey=True)
+    first = next(layer for layer in alexnet.layers if layer.__class__.__name__ == "Conv2D")
+    # Seed 003: "conv2d_16 (Conv2D) (None, 38, 38, 96) 11712".
+    assert first.output.shape == (None, 38, 38, 96) and first.count_params() == 11_712
+    resnet = models.get("resnet").build(
+        (28, 28, 1), 5, stem_kernel=7, stem_strides=2, base_filters=64, stages=4,
+        blocks_per_stage=2, dropout=0.2, l2=1e-4)
+    convs = [layer for layer in resnet.layers if layer.__class__.__name__ == "Conv2D"]
+    # Seed 003's stage 2 starts "conv2d_26 (Conv2D) (None, 7, 7, 128) 73856"; ours
+    # has no bias before its batch normalisation: 128 fewer parameters.
+    assert convs[0].output.shape == (None, 14, 14, 64)
+    assert any(c.output.shape == (None, 7, 7, 128) and c.count_params() == 73_856 - 128
+               for c in convs)
+    assert convs[-1].output.shape[-1] == 512 and resnet.losses  # four stages; the L2 penalty
+    assert any(layer.__class__.__name__ == "Dropout" for layer in resnet.layers)
+    seed_002 = models.get("alexnet").build((32, 32, 3), 20, image_size=64, extra_dense=1000,
+                                           dense_batch_norm=True)
+    dense = [layer.units for layer in seed_002.layers if layer.__class__.__name__ == "Dense"]
+    assert dense == [4096, 4096, 1000, 20]
+    assert sum(layer.__class__.__name__ == "BatchNormalization" for layer in seed_002.layers) == 3
+
+
 def test_every_architecture_resizes_to_its_declared_input() -> None:
     for name in KERAS_MODELS:
         spec = models.get(name)
         size = spec.architecture_defaults().get("image_size")
-        model = spec.build((8, 8, 1), 3)
+        model = spec.build((40, 40, 1), 3)  # larger than any minimum, unlike any default size
         resize = [layer for layer in model.layers if layer.__class__.__name__ == "Resizing"]
         if size is None:
             assert not resize, name

@@ -68,6 +68,11 @@ def test_overrides_are_typed_and_validated(tmp_path: Path) -> None:
         suite.read(path, ["study.n_trials"])
 
 
+def _with_knobs(*lines: str) -> str:
+    """MINIMAL with more entries in the model's search."""
+    return MINIMAL.rstrip() + "".join(f"\n          {line}" for line in lines) + "\n"
+
+
 BAD_INPUTS = [
     # (suite text, or None for a missing file; the message's expected fragments)
     (None, ["missing.yaml", "no such suite file"]),
@@ -95,6 +100,26 @@ BAD_INPUTS = [
      ["study.pruner.options.warmup", "n_warmup_steps"]),
     (MINIMAL.replace("sklearn:digits", "sklearn:iris"),
      ["models[0].model", "takes image data", "'digits' (sklearn:iris) is tabular"]),
+    # Knob values are checked against the builders' and the trainer's declared types.
+    (_with_knobs("pooling: {choices: [avg, max]}"),
+     ["models[0].search.pooling", "unknown pooling of lenet5: 'avg'", "did you mean 'average'"]),
+    (_with_knobs("reduce_lr_monitor: val_acc"),
+     ["models[0].search.reduce_lr_monitor", "'val_acc'", "val_accuracy"]),
+    (_with_knobs("optimizer: {choices: [adam, sgdd]}"),
+     ["models[0].search.optimizer", "'sgdd'", "did you mean 'sgd'"]),
+    (_with_knobs("filters_1: {low: 4, high: 8.5}"),
+     ["models[0].search.filters_1", "8.5 is not a valid filters_1 of lenet5", "an integer"]),
+    (_with_knobs("grey: 'yes'"),
+     ["models[0].search.grey", "'yes' is not a valid grey", "true or false"]),
+    (_with_knobs("pooling: {low: 1, high: 2}"),
+     ["models[0].search.pooling", "searched with 'choices', not a range"]),
+    # The smallest image an architecture takes depends on its searched knobs.
+    (_with_knobs("kernel_size: {choices: [3, 7]}", "image_size: 16"),
+     ["models[0].search.image_size", "lenet5 needs images of at least 22x22 pixels with "
+      "kernel_size 7", "got image_size 16"]),
+    (MINIMAL.replace("lenet5", "simple_cnn"),
+     ["models[0].search.image_size", "simple_cnn needs images of at least 18x18 pixels",
+      "got the 8x8 images of digits", "set image_size"]),
 ]
 
 

@@ -10,30 +10,32 @@ models: Registry[ModelSpec] = Registry("model")
 for _spec in [
     ModelSpec("custom_cnn", "keras", cnn.build, "image",
               "custom CNN (seed 003 Model 1): 2x conv5 + pool + dropout + 2x conv3 + pool + "
-              "dropout + dense + dropout"),
+              "dropout + dense + dropout", fits=cnn.fits),
     ModelSpec("simple_cnn", "keras", cnn.build_simple, "image",
-              "simple CNN (seed 000 Appendix F): 3 conv + 2 pooling + 2 dense layers"),
+              "simple CNN (seed 000 Appendix F): 3 conv + 2 pooling + 2 dense layers",
+              fits=cnn.fits_simple),
     ModelSpec("lenet5", "keras", lenet.build, "image",
               "LeNet-5: 2 conv + 2 pooling + 3 dense layers on a 32x32 input",
               "Y. LeCun, L. Bottou, Y. Bengio and P. Haffner, \"Gradient-based learning "
               "applied to document recognition,\" Proc. IEEE, vol. 86, no. 11, 1998.",
-              min_image_size=13),
+              fits=lenet.fits),
     ModelSpec("alexnet", "keras", alexnet.build, "image",
               "AlexNet: 5 conv (3-5 by knob) + 3 dense layers with dropout, optional batch "
               "normalisation; 227x227 native input, a 3x3 stem below 128 pixels",
               "A. Krizhevsky, I. Sutskever and G. E. Hinton, \"ImageNet classification with "
               "deep convolutional neural networks,\" in Proc. NeurIPS, 2012.",
-              min_image_size=alexnet.MIN_IMAGE_SIZE),
+              fits=alexnet.fits),
     ModelSpec("vgg16", "keras", vgg.build, "image",
               "VGG-16: 13 conv (3x3) in 5 blocks with max-pooling + 2 dense layers",
               "K. Simonyan and A. Zisserman, \"Very deep convolutional networks for large-scale "
               "image recognition,\" in Proc. ICLR, 2015.",
-              min_image_size=vgg.MIN_IMAGE_SIZE),
+              fits=vgg.fits),
     ModelSpec("resnet", "keras", resnet.build, "image",
-              "ResNet (CIFAR variant): 3x3 stem + 3 stages of residual blocks, depth 6n+2",
+              "ResNet: a stem + stages of residual blocks (defaults: the CIFAR variant, "
+              "3x3 stem, 3 stages, depth 6n+2)",
               "K. He, X. Zhang, S. Ren and J. Sun, \"Deep residual learning for image "
               "recognition,\" in Proc. CVPR, 2016.",
-              min_image_size=resnet.MIN_IMAGE_SIZE),
+              fits=resnet.fits),
 ]:
     models.register(_spec.name, _spec)
 

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import inspect
+import typing
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -25,9 +26,10 @@ class ModelSpec:
     # The knobs and their defaults, when they are not the builder's keyword-only
     # arguments (scikit-learn estimators: their get_params()).
     parameters: Callable[[], dict[str, Any]] | None = None
-    # Image models: the smallest side (after the input stage's resizing) that
-    # leaves every layer a positive output size.
-    min_image_size: int = 1
+    # Image models: ``fits(side, **params)`` says whether every layer keeps a
+    # positive output size for an image of ``side`` pixels (after the input
+    # stage's resizing) with the architecture's knobs ``params``.
+    fits: Callable[..., bool] | None = None
 
     def architecture_defaults(self) -> dict[str, Any]:
         """The model's own knobs and their defaults."""
@@ -38,3 +40,20 @@ class ModelSpec:
             for name, p in inspect.signature(self.build).parameters.items()
             if p.kind is inspect.Parameter.KEYWORD_ONLY
         }
+
+    def parameter_types(self) -> dict[str, Any]:
+        """The annotated type of each of the builder's knobs (Keras builders; the
+        scikit-learn estimators check their own parameters when they fit)."""
+        if self.parameters is not None:
+            return {}
+        hints = typing.get_type_hints(self.build)
+        return {name: hints[name] for name in self.architecture_defaults() if name in hints}
+
+    def min_image_size(self, params: dict[str, Any]) -> int | None:
+        """The smallest image side this architecture accepts with the knobs
+        ``params`` (defaults filled in), or None when it takes any size."""
+        if self.fits is None:
+            return None
+        from benchmark.models.keras._common import smallest_fitting
+
+        return smallest_fitting(self.fits, {**self.architecture_defaults(), **params})

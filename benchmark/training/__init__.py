@@ -2,31 +2,40 @@
 the family, on top of the architecture's own (see ``ModelSpec.architecture_defaults``).
 Trainers live in submodules so that importing this package stays cheap."""
 
-from typing import Any
+import dataclasses
+import typing
+from typing import Any, Literal
 
 KERAS_OPTIMIZERS = ["adadelta", "adagrad", "adam", "adamax", "adamw", "nadam", "rmsprop", "sgd"]
 
-TRAINING_DEFAULTS: dict[str, dict[str, Any]] = {
-    "keras": {
-        "optimizer": "adam",
-        "learning_rate": 1e-3,
-        "batch_size": 32,
-        "epochs": 10,
-        # Used by SGD and RMSprop only; Nesterov by SGD only.
-        "momentum": 0.0,
-        "nesterov": False,
-        # ReduceLROnPlateau: off while patience is 0.
-        "reduce_lr_patience": 0,
-        "reduce_lr_factor": 0.1,
-        "reduce_lr_monitor": "val_loss",
-        "min_lr": 1e-6,
-        # EarlyStopping on the validation loss, best weights restored: off while 0.
-        "early_stopping_patience": 0,
-        # Augmentation of training images (Keras preprocessing layers, training only).
-        "augment_flip": "none",  # none, horizontal, vertical, horizontal_and_vertical
-        "augment_shift": 0.0,  # fraction of the height and width
-        "augment_rotation": 0.0,  # fraction of a full turn
-        # float16 compute with float32 weights; worth it on a GPU only.
-        "mixed_precision": False,
-    },
-}
+
+@dataclasses.dataclass(frozen=True)
+class KerasTraining:
+    """The training knobs of every Keras model, typed so that ``validate`` can
+    refuse a value the trainer would misread (a monitor Keras does not log
+    would silently turn ReduceLROnPlateau off)."""
+
+    optimizer: Literal[tuple(KERAS_OPTIMIZERS)] = "adam"  # type: ignore[valid-type]
+    learning_rate: float = 1e-3
+    batch_size: int = 32
+    epochs: int = 10
+    # Used by SGD and RMSprop only; Nesterov by SGD only.
+    momentum: float = 0.0
+    nesterov: bool = False
+    # ReduceLROnPlateau: off while patience is 0.
+    reduce_lr_patience: int = 0
+    reduce_lr_factor: float = 0.1
+    reduce_lr_monitor: Literal["val_loss", "val_accuracy", "loss", "accuracy"] = "val_loss"
+    min_lr: float = 1e-6
+    # EarlyStopping on the validation loss, best weights restored: off while 0.
+    early_stopping_patience: int = 0
+    # Augmentation of training images (Keras preprocessing layers, training only).
+    augment_flip: Literal["none", "horizontal", "vertical", "horizontal_and_vertical"] = "none"
+    augment_shift: float = 0.0  # fraction of the height and width
+    augment_rotation: float = 0.0  # fraction of a full turn
+    # float16 compute with float32 weights; worth it on a GPU only.
+    mixed_precision: bool = False
+
+
+TRAINING_DEFAULTS: dict[str, dict[str, Any]] = {"keras": dataclasses.asdict(KerasTraining())}
+TRAINING_TYPES: dict[str, dict[str, Any]] = {"keras": typing.get_type_hints(KerasTraining)}

@@ -27,6 +27,7 @@ models:
   - model: simple_cnn
     search:
       learning_rate: {low: 1.0e-3, high: 3.0e-2, log: true}
+      padding: same
       epochs: 3
   - model: custom_cnn
     name: diverging

@@ -63,3 +63,35 @@ def classifier(n_classes: int) -> Any:
     from keras import layers
 
     return layers.Dense(n_classes, activation="softmax", dtype="float32")
+
+
+class Shrink:
+    """The side of a square image as it passes a chain of convolutions and poolings,
+    computed without building the model, so that ``validate`` can refuse an image
+    size that an architecture would shrink to nothing (it never imports TensorFlow).
+    Each architecture's ``fits`` walks the same layers as its builder; the model
+    tests build every architecture at the smallest size ``fits`` accepts, and one
+    pixel below it, to keep the two in step."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.ok = size >= 1
+
+    def _after(self, size: int) -> Shrink:
+        self.size = size
+        self.ok = self.ok and size >= 1
+        return self
+
+    def conv(self, kernel: int, strides: int = 1, padding: str = "same") -> Shrink:
+        if padding == "same":
+            return self._after(-(-self.size // strides))
+        return self._after((self.size - kernel) // strides + 1)
+
+    def pool(self, size: int, strides: int | None = None) -> Shrink:
+        # Keras's poolings pad "valid" by default.
+        return self.conv(size, strides or size, "valid")
+
+
+def smallest_fitting(fits: Any, params: dict[str, Any], largest: int = 1024) -> int | None:
+    """The smallest image side that ``fits(side, **params)`` accepts, or None."""
+    return next((side for side in range(1, largest + 1) if fits(side, **params)), None)
