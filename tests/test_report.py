@@ -391,3 +391,35 @@ def test_names_with_dollar_signs_are_drawn_as_text() -> None:
     series = {r"$\foo$ net": figures.history_points(
         [{"state": "complete", "value": 0.5, "number": 0}], "maximize")}
     assert figures.search_history(series, "accuracy").startswith(b"\x89PNG")
+
+
+@pytest.mark.parametrize(("given", "sentence"), [
+    ([], "samples were split with stratification on the class into 60.0% training, 20.0% "
+         "validation and 20.0% test samples."),
+    (["train", "validation"], "samples come split into training and validation parts by the data "
+                              "itself; a test part of 20.0% of the training samples was cut from "
+                              "them with stratification on the class (the validation part stays "
+                              "whole)."),
+    (["train", "test"], "a validation part of 25.0% of the training samples was cut from them"),
+    (["train", "validation", "test"], "come split into training, validation and test parts by "
+                                      "the data itself, and those parts are used as they are."),
+])
+def test_data_section_says_which_parts_the_data_fixed(ctx: dict, given: list[str],
+                                                      sentence: str) -> None:
+    ctx["datasets"][0]["given_parts"] = given
+    html = " ".join(render.render_html(ctx, {}).split())
+    assert sentence in html
+    assert ("were split" in html) == (not given)
+
+
+def test_summary_records_the_parts_the_data_fixed() -> None:
+    from benchmark.datasets import Dataset, split
+    from benchmark.datasets._summary import summarize
+
+    x = np.zeros((40, 2, 2, 1), dtype=np.float32)
+    parts = np.array(["train"] * 30 + ["validation"] * 10)
+    dataset = Dataset(name="d", x=x, y=np.arange(40) % 2, class_names=["a", "b"], kind="image",
+                      description="d", parts=parts)
+    splits = split(dataset, train=0.7, validation=0.15, test=0.15, stratify=True, seed=0)
+    assert summarize(dataset, splits)["given_parts"] == ["train", "validation"]
+    assert len(splits.validation) == 10

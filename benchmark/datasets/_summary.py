@@ -130,6 +130,10 @@ def summarize(dataset: Dataset, splits: Splits, preprocessed: Any = None) -> dic
         "sample_shape": list(dataset.sample_shape),
         "class_names": dataset.class_names,
         "split_sizes": {name: len(part) for name, part in parts.items()},
+        # The parts the data fixes itself (separate folders, keras's test set); the
+        # report says which parts were cut by the suite's fractions and which not.
+        "given_parts": [] if dataset.parts is None else
+        [name for name in parts if np.any(dataset.parts == name)],
         "class_counts": {name: np.bincount(part.y, minlength=dataset.n_classes).tolist()
                          for name, part in parts.items()},
     }
