@@ -314,7 +314,7 @@ IMAGE_SUITE = """
         split: {{train: 0.5, validation: 0.25, test: 0.25}}
     models:
       - model: simple_cnn
-        search: {{filters: {{choices: [4, 8]}}, epochs: 2, batch_size: 8}}
+        search: {{filters_1: {{choices: [4, 8]}}, padding: same, epochs: 2, batch_size: 8}}
       - model: resnet
         search: {{blocks_per_stage: 1, width: 0.5, max_pooling: {{choices: [false, true]}}, epochs: 2, batch_size: 8}}
     study: {{n_trials: 2, pruner: none, seed: 3}}
@@ -421,10 +421,11 @@ def test_architecture_below_its_minimum_input_size_is_refused(tmp_path: Path) ->
         datasets: {digits: {source: sklearn:digits}}
         models:
           - model: alexnet
-            search: {image_size: {choices: [16, 64]}}
+            search: {image_size: {choices: [14, 64]}}
         """)
     result = run_cli("validate", str(suite), cwd=tmp_path, timeout=60)
     assert result.returncode == 2
     assert result.stderr.strip() == (
-        f"error: {suite}: models[0].search.image_size: alexnet needs images of at least 32x32 "
-        "pixels (its layers shrink smaller ones to nothing), got image_size 16")
+        f"error: {suite}: models[0].search.image_size: alexnet needs images of at least 15x15 "
+        "pixels (its layers shrink smaller ones to nothing), got image_size 14; set image_size "
+        "(the input stage resizes to it)")
