@@ -1,7 +1,8 @@
 """The tool's training overhead: seconds per epoch of a model trained through
-``benchmark.training.keras.fit`` (with its callbacks and an Optuna trial that
-gets a report every epoch) against the same model trained by a plain
-``model.fit`` on the same arrays, measured side by side, interleaved, in one run.
+``benchmark.training.keras.fit`` (with its callbacks, its tf.data pipeline and an
+Optuna trial that reports every epoch to a SQLite study, as in a run) against the
+same model trained by a plain ``model.fit`` on the same arrays, measured side by
+side, interleaved, in one run.
 
     python benchmarks/overhead.py [--model lenet5] [--epochs 6] [--rounds 3]
 """
@@ -10,7 +11,9 @@ from __future__ import annotations
 
 import argparse
 import statistics
+import tempfile
 import time
+from pathlib import Path
 
 
 def main() -> None:
@@ -27,6 +30,7 @@ def main() -> None:
     from benchmark.datasets import load, split
     from benchmark.metrics import metrics
     from benchmark.models import models
+    from benchmark.store import Store, optuna_storage
     from benchmark.training import keras as keras_training
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -48,8 +52,14 @@ def main() -> None:
                   batch_size=args.batch_size, epochs=args.epochs, verbose=0, callbacks=[timer])
         return statistics.median(b - a for a, b in zip(stamps, stamps[1:]))
 
+    # The run's own storage: each epoch's report is a write to this database.
+    url = f"sqlite:///{Path(tempfile.mkdtemp()) / 'overhead.db'}"
+    Store(url)
+    storage = optuna_storage(url)
+
     def tool() -> float:
-        study = optuna.create_study(direction="maximize", pruner=optuna.pruners.NopPruner())
+        study = optuna.create_study(storage=storage, direction="maximize",
+                                    pruner=optuna.pruners.NopPruner())
         trial = study.ask()
         stamps: list[float] = []
 
