@@ -306,7 +306,10 @@ class ModelEntry(_Strict):
         architecture = spec.architecture_defaults()
         knobs = {**architecture, **{k: v for k, v in self.search.items() if k in architecture}}
         sizes = _extremes(knobs.pop("image_size", None))
-        searched = {k: _extremes(v) for k, v in knobs.items() if is_searched(v)}
+        # Only the knobs the shape walk reads: their combinations are few.
+        shaping = [name for name, p in inspect.signature(spec.fits).parameters.items()
+                   if p.kind is inspect.Parameter.KEYWORD_ONLY]
+        searched = {k: _extremes(knobs[k]) for k in shaping if is_searched(knobs.get(k))}
         for values in product(*searched.values()):
             params = {**knobs, **dict(zip(searched, values))}
             for size in sizes:
@@ -317,13 +320,13 @@ class ModelEntry(_Strict):
                 setting = ", ".join(f"{k} {v!r}" for k, v in zip(searched, values))
                 key = "image_size" if "image_size" in self.search or not searched \
                     else next(iter(searched))
-                got = f"image_size {size}" if size is not None else \
-                    f"the {side}x{side} images of {dataset}"
+                got = f"image_size {size}; use a larger one" if size is not None else \
+                    f"the {side}x{side} images of {dataset}; set image_size (the input stage " \
+                    f"resizes to it)"
                 needs = f"images of at least {needed}x{needed} pixels" if needed else \
-                    "larger images than any"
+                    "images larger than 1024x1024 pixels"
                 return key, (f"{self.model} needs {needs}{' with ' + setting if setting else ''} "
-                             f"(its layers shrink smaller ones to nothing), got {got}; set "
-                             f"image_size (the input stage resizes to it)")
+                             f"(its layers shrink smaller ones to nothing), got {got}")
         return None
 
     @property
@@ -382,7 +385,7 @@ def _literal_strings(annotation: Any) -> list[str]:
 
 
 def _type_name(annotation: Any) -> str:
-    """``Literal['a', 'b'] | None`` -> "'a', 'b' or null"; ``int`` -> "an int"."""
+    """``Literal['a', 'b'] | None`` -> "'a', 'b' or null"; ``int`` -> "an integer"."""
     import typing
 
     if typing.get_origin(annotation) is Literal:

@@ -427,5 +427,4 @@ def test_architecture_below_its_minimum_input_size_is_refused(tmp_path: Path) ->
     assert result.returncode == 2
     assert result.stderr.strip() == (
         f"error: {suite}: models[0].search.image_size: alexnet needs images of at least 15x15 "
-        "pixels (its layers shrink smaller ones to nothing), got image_size 14; set image_size "
-        "(the input stage resizes to it)")
+        "pixels (its layers shrink smaller ones to nothing), got image_size 14; use a larger one")
