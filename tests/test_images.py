@@ -115,7 +115,7 @@ def test_pixel_csv_names_text_columns_and_places_label_errors_at_the_label_optio
     frame.to_csv(tmp_path / "px.csv", index=False)
     with pytest.raises(DataError) as error:
         load("csv_pixels", path=str(tmp_path / "px.csv"), options={"image_shape": [2, 2]})
-    assert error.value.message.endswith("pixel columns must be numbers, but 'note' hold text; "
+    assert error.value.message.endswith("pixel columns must be numbers, but 'note' holds text; "
                                         "list columns that are not pixels in options.ignore")
     frame["label"] = "a"
     frame.drop(columns="note").to_csv(tmp_path / "one.csv", index=False)

@@ -121,7 +121,8 @@ def load_csv_pixels(*, path: str, image_shape: list[int], label: str = "label",
             f"{'x'.join(map(str, shape))} needs {needed}{hint}"))
     if text:
         raise DataError("path", f"{path}: pixel columns must be numbers, but "
-                                f"{_column_list(text, quote=True)} hold text; list columns that "
+                                f"{_column_list(text, quote=True)} "
+                                f"{'holds' if len(text) == 1 else 'hold'} text; list columns that "
                                 "are not pixels in options.ignore")
     y, names = _encode_labels(frame[label], path, "options.label")
     x = (pixels.to_numpy(dtype="float32") / scale).reshape(-1, *shape)
