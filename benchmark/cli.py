@@ -136,7 +136,17 @@ def _list(args: argparse.Namespace) -> int:
     from benchmark.metrics import metrics
     from benchmark.models import models
     from benchmark.suite import PRUNERS, SAMPLERS
-    from benchmark.training import TRAINING_DEFAULTS
+    from benchmark.training import TRAINING_DEFAULTS, TRAINING_TYPES
+
+    def knob(name: str, default: Any, annotation: Any) -> str:
+        """``pooling=average`` plus the values a category knob accepts: ``(average|max)``."""
+        import typing
+
+        literal = next((part for part in [annotation, *typing.get_args(annotation)]
+                        if typing.get_origin(part) is typing.Literal), None)
+        if literal is None:
+            return f"{name}={default}"
+        return f"{name}={default} ({'|'.join(str(v) for v in typing.get_args(literal))})"
 
     print("Datasets (source:)")
     for name, source in sources.items():
@@ -145,7 +155,9 @@ def _list(args: argparse.Namespace) -> int:
     for name, spec in models.items():
         print(f"  {name:<24} {spec.family:<8} {spec.description}")
         knobs = {**TRAINING_DEFAULTS.get(spec.family, {}), **spec.architecture_defaults()}
-        print("  " + " " * 33 + "parameters: " + ", ".join(f"{k}={v}" for k, v in knobs.items()))
+        types = {**TRAINING_TYPES.get(spec.family, {}), **spec.parameter_types()}
+        print("  " + " " * 33 + "parameters: " + ", ".join(knob(k, v, types.get(k))
+                                                            for k, v in knobs.items()))
     print("\nMetrics (study.metric:)")
     for name, metric in metrics.items():
         print(f"  {name:<24} {metric.direction:<8} {metric.description}")

@@ -28,6 +28,8 @@ def test_list_shows_every_registered_entry(capsys: pytest.CaptureFixture) -> Non
     out = capsys.readouterr().out
     for name in [*sources, *models, *metrics]:
         assert name in out
+    # Category knobs list the values validate accepts.
+    assert "pooling=average (average|max)" in out and "conv_layers=5 (3|4|5)" in out
 
 
 def test_help_and_validate_do_not_import_tensorflow() -> None:
