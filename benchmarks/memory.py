@@ -1,11 +1,12 @@
 """Resident memory across a long Keras search, with and without worker replacement.
 
-    .venv/bin/python benchmarks/memory.py [--trials 100]
+    .venv/bin/python benchmarks/memory.py [--trials 100] [--model lenet5|alexnet|vgg16|resnet]
 
-Runs the same 100-trial LeNet-5 search (1 epoch per trial) twice through the
-tool: workers replaced every 20 trials (the default) and never replaced. Prints
-the worker's and the main process's resident memory at trial 5 and at the last
-trial, read back from the trials' records, side by side.
+Runs the same search (1 epoch per trial; 100 trials of LeNet-5 by default, or
+one of the larger architectures) twice through the tool: workers replaced every
+20 trials (the default) and never replaced. Prints the worker's and the main
+process's resident memory at trial 5 and at the last trial, read back from the
+trials' records, side by side.
 """
 
 from __future__ import annotations
@@ -20,21 +21,28 @@ import yaml
 from benchmark import runner, suite
 from benchmark.store import Store
 
+SEARCH = {"learning_rate": {"low": 1e-3, "high": 1e-2, "log": True},
+          "batch_size": {"choices": [32, 64]}, "epochs": 1}
+# Larger architectures, sized so that a trial takes seconds on 2 CPU cores.
+MODELS = {
+    "lenet5": {},
+    "alexnet": {"image_size": 32, "width": 0.25, "conv_layers": {"choices": [3, 5]}},
+    "vgg16": {"image_size": 32, "width": 0.25, "batch_norm": {"choices": [False, True]}},
+    "resnet": {"image_size": 32, "blocks_per_stage": {"choices": [1, 2]}},
+}
 SUITE = {
     "name": "memory",
     "datasets": {"digits": {"source": "sklearn:digits"}},
-    "models": [{"model": "lenet5", "search": {
-        "learning_rate": {"low": 1e-3, "high": 1e-2, "log": True},
-        "batch_size": {"choices": [32, 64]}, "epochs": 1}}],
     "study": {"pruner": "none", "seed": 0},
 }
 
 
-def measure(trials: int, trials_per_worker: int, workdir: Path) -> dict[str, float]:
-    data = {**SUITE, "study": {**SUITE["study"], "n_trials": trials},
+def measure(model: str, trials: int, trials_per_worker: int, workdir: Path) -> dict[str, float]:
+    data = {**SUITE, "models": [{"model": model, "search": {**SEARCH, **MODELS[model]}}],
+            "study": {**SUITE["study"], "n_trials": trials},
             "execution": {"trials_per_worker": trials_per_worker}}
     loaded = suite.parse(data, origin="memory benchmark")
-    storage = f"sqlite:///{workdir / f'memory-{trials_per_worker}.db'}"
+    storage = f"sqlite:///{workdir / f'memory-{model}-{trials_per_worker}.db'}"
     result = runner.run(loaded, yaml.safe_dump(data), storage=storage,
                         reports_dir=workdir / "reports", progress=False)
     study = Store(storage, create=False).resolve(result.run_id).studies[0]
@@ -46,11 +54,13 @@ def measure(trials: int, trials_per_worker: int, workdir: Path) -> dict[str, flo
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--trials", type=int, default=100)
+    parser.add_argument("--model", choices=list(MODELS), default="lenet5")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as directory:
-        rows = {"replaced every 20 trials": measure(args.trials, 20, Path(directory)),
-                "never replaced": measure(args.trials, 10**6, Path(directory))}
+        rows = {"replaced every 20 trials": measure(args.model, args.trials, 20, Path(directory)),
+                "never replaced": measure(args.model, args.trials, 10**6, Path(directory))}
     n = args.trials
+    print(f"{args.model}, {n} trials of 1 epoch")
     print(f"{'resident memory (MiB)':<26}{'worker @5':>11}{f'worker @{n}':>12}"
           f"{'main @5':>10}{f'main @{n}':>11}")
     for name, row in rows.items():
