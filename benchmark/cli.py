@@ -135,18 +135,13 @@ def _list(args: argparse.Namespace) -> int:
     from benchmark.datasets import sources
     from benchmark.metrics import metrics
     from benchmark.models import models
-    from benchmark.suite import PRUNERS, SAMPLERS
+    from benchmark.suite import PRUNERS, SAMPLERS, literal_values
     from benchmark.training import TRAINING_DEFAULTS, TRAINING_TYPES
 
     def knob(name: str, default: Any, annotation: Any) -> str:
         """``pooling=average`` plus the values a category knob accepts: ``(average|max)``."""
-        import typing
-
-        literal = next((part for part in [annotation, *typing.get_args(annotation)]
-                        if typing.get_origin(part) is typing.Literal), None)
-        if literal is None:
-            return f"{name}={default}"
-        return f"{name}={default} ({'|'.join(str(v) for v in typing.get_args(literal))})"
+        values = literal_values(annotation)
+        return f"{name}={default}" + (f" ({'|'.join(map(str, values))})" if values else "")
 
     print("Datasets (source:)")
     for name, source in sources.items():

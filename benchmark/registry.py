@@ -9,11 +9,19 @@ from typing import Generic, TypeVar
 T = TypeVar("T")
 
 
+def closest_name(name: object, valid: list[str]) -> str | None:
+    """The valid name ``name`` most likely meant: the same but for case ('ID' for
+    'id', which difflib's ratio misses), else difflib's closest match."""
+    same_case = [v for v in valid if v.lower() == str(name).lower()]
+    close = same_case or difflib.get_close_matches(str(name), valid, n=1)
+    return close[0] if close else None
+
+
 def unknown_name_message(kind: str, name: str, valid: list[str]) -> str:
     message = f"unknown {kind} {name!r}"
-    close = difflib.get_close_matches(str(name), valid, n=1)
+    close = closest_name(name, valid)
     if close:
-        message += f" (did you mean {close[0]!r}?)"
+        message += f" (did you mean {close!r}?)"
     return message + f"; valid: {', '.join(sorted(valid))}"
 
 

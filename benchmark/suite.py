@@ -274,17 +274,16 @@ class ModelEntry(_Strict):
                 raise PathError(("search", key), (
                     f"{self.model}'s {key} takes {_type_name(types[key])}, so it is searched "
                     f"with 'choices', not a range"))
-            values = (spec["choices"] if "choices" in spec else
-                      [spec.get("low"), spec.get("high")]) if is_searched(spec) else [spec]
-            for value in values:
+            for value in _extremes(spec):
                 try:
                     TypeAdapter(types[key]).validate_python(value, strict=True)
                 except ValidationError:
-                    names = _literal_strings(types[key])
+                    names = literal_values(types[key])
                     raise PathError(("search", key), unknown_name_message(
-                        f"{key} of {self.model}:", value, names) if names and isinstance(
-                        value, str) else f"{value!r} is not a valid {key} of {self.model}; "
-                                         f"valid: {_type_name(types[key])}") from None
+                        f"{key} of {self.model}:", value, list(names)) if isinstance(value, str)
+                        and names and all(isinstance(n, str) for n in names)
+                        else f"{value!r} is not a valid {key} of {self.model}; "
+                             f"valid: {_type_name(types[key])}") from None
         problem = self.image_size_problem()
         if problem:
             raise PathError(("search", problem[0]), problem[1])
@@ -353,8 +352,9 @@ class ModelEntry(_Strict):
 
 
 def _extremes(spec: Any) -> list[Any]:
-    """The values of a search entry worth checking against an architecture's shape
-    arithmetic: every choice, or a range's two ends (sizes grow monotonically)."""
+    """The values of a search entry worth checking, against a knob's type or an
+    architecture's shape arithmetic: the fixed value, every choice, or a range's
+    two ends (sizes grow monotonically)."""
     from benchmark.space import is_searched
 
     if not is_searched(spec):
@@ -373,15 +373,14 @@ def _is_choice_type(annotation: Any) -> bool:
         bool(args) and all(_is_choice_type(a) for a in args))
 
 
-def _literal_strings(annotation: Any) -> list[str]:
-    """The names a ``Literal['a', 'b']`` (or ``... | None``) knob accepts."""
+def literal_values(annotation: Any) -> tuple[Any, ...]:
+    """The values a ``Literal[...]`` (or ``Literal[...] | None``) knob accepts; () if none."""
     import typing
 
     for part in [annotation, *typing.get_args(annotation)]:
-        if typing.get_origin(part) is Literal and all(isinstance(a, str)
-                                                      for a in typing.get_args(part)):
-            return list(typing.get_args(part))
-    return []
+        if typing.get_origin(part) is Literal:
+            return typing.get_args(part)
+    return ()
 
 
 def _type_name(annotation: Any) -> str:

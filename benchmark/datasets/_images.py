@@ -73,12 +73,10 @@ def _column_list(columns: list[str], quote: bool = False) -> str:
 
 
 def _no_such_column(path: str, name: Any, columns: list[str]) -> str:
-    import difflib
+    from benchmark.registry import closest_name
 
-    # 'ID' for 'id' is the likely slip, and difflib's ratio misses a change of case.
-    close = ([c for c in columns if c.lower() == str(name).lower()]
-             or difflib.get_close_matches(str(name), columns, n=1))
-    return (f"{path} has no column {name!r}" + (f" (did you mean {close[0]!r}?)" if close else "")
+    close = closest_name(name, columns)
+    return (f"{path} has no column {name!r}" + (f" (did you mean {close!r}?)" if close else "")
             + f"; its columns: {_column_list(columns)}")
 
 

@@ -54,6 +54,5 @@ class ModelSpec:
         ``params`` (defaults filled in), or None when it takes any size."""
         if self.fits is None:
             return None
-        from benchmark.models.keras._common import smallest_fitting
-
-        return smallest_fitting(self.fits, {**self.architecture_defaults(), **params})
+        knobs = {**self.architecture_defaults(), **params}
+        return next((side for side in range(1, 1025) if self.fits(side, **knobs)), None)

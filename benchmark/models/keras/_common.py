@@ -90,8 +90,3 @@ class Shrink:
     def pool(self, size: int, strides: int | None = None) -> Shrink:
         # Keras's poolings pad "valid" by default.
         return self.conv(size, strides or size, "valid")
-
-
-def smallest_fitting(fits: Any, params: dict[str, Any], largest: int = 1024) -> int | None:
-    """The smallest image side that ``fits(side, **params)`` accepts, or None."""
-    return next((side for side in range(1, largest + 1) if fits(side, **params)), None)
