@@ -66,7 +66,7 @@ def main() -> None:
         started = time.perf_counter()
         ctx = report_context.build(store, run.id)
         built = time.perf_counter()
-        uris = render.draw(ctx, work / "figures")  # as a run does: the PNGs are written too
+        uris = render.draw(ctx, work / "figures")  # as a run does: the SVGs are written too
         drawn = time.perf_counter()
         html = render.render_html(ctx, uris)
         import weasyprint

@@ -197,38 +197,7 @@ def test_pareto_front_keeps_only_undominated_points() -> None:
     assert report_context.pareto_front([(1.0, 0.3), (2.0, 0.2)], maximize=False) == [0, 1]
 
 
-# ------------------------------------------------------------------ figures
-
-PNG = b"\x89PNG"
-
-
-@pytest.mark.parametrize("case", ["two models", "single model", "all failed", "one trial"])
-def test_every_figure_draws_for_degenerate_runs(case: str) -> None:
-    history = [{"accuracy": 0.5 + 0.1 * e, "val_accuracy": 0.5 + 0.08 * e, "loss": 1 - 0.1 * e,
-                "val_loss": 1 - 0.05 * e} for e in range(3)]
-    trials = {"two models": {"a": [(0, 0.8, 1.0), (1, 0.9, 2.0)], "b": [(0, 0.7, 0.5)]},
-              "single model": {"a": [(0, 0.8, 1.0), (1, 0.9, 2.0)]},
-              "all failed": {"a": []},
-              "one trial": {"a": [(0, 0.8, 1.0)]}}[case]
-    series = {label: figures.history_points(
-        [{"number": n, "state": "complete", "value": v} for n, v, _ in rows], "maximize")
-        for label, rows in trials.items()}
-    timed = {label: {"seconds": [s for *_, s in rows], "values": [v for _, v, _ in rows]}
-             for label, rows in trials.items() if rows}
-    points = [(s, v) for p in timed.values() for s, v in zip(p["seconds"], p["values"])]
-    front = [points[i] for i in report_context.pareto_front(points)]
-    histories = {label: (history if rows else []) for label, rows in trials.items()}
-    drawn = [
-        figures.search_history(series, "accuracy"),
-        figures.trade_off(timed, front, "accuracy"),
-        figures.accuracy_loss({k: v for k, v in histories.items() if v}),
-        figures.importances({label: {"learning_rate": 0.7, "batch_size": 0.3}
-                             for label, rows in trials.items() if len(rows) > 1} or {"a": {"x": 1.0}}),
-        figures.curves(history if case != "all failed" else []),
-        figures.confusion([[3, 1], [0, 4]], ["no", "yes"]),
-        figures.class_balance(["no", "yes"], {"train": [5, 3], "test": [2, 1]}),
-    ]
-    assert all(png.startswith(PNG) for png in drawn)
+# ------------------------------------------------------------------ figures (also tests/test_figures.py)
 
 
 def test_importances_need_two_complete_trials_that_vary(store: Store) -> None:
@@ -272,7 +241,7 @@ def test_pdf_text_holds_the_tables_numbers(store: Store, tmp_path: Path) -> None
     for result in ctx["results"]:
         assert f"{result.label} ({len(result.trials)})" in text.replace("\n", " ")
     html = html_path.read_text()
-    assert 'src="data:image/png;base64,' in html and "src=\"figures/" not in html
+    assert 'src="data:image/svg+xml;base64,' in html and "src=\"figures/" not in html
 
 
 def test_strings_from_the_suite_are_escaped(store: Store) -> None:
@@ -329,34 +298,6 @@ def test_stored_run_is_current(store: Store) -> None:
     assert np.isfinite(report_context.build(store, "latest")["best"]["digits"].test["accuracy"])
 
 
-@pytest.mark.parametrize("n_models", [1, 3])
-def test_tabular_and_trend_figures_draw_for_one_or_several_models(n_models: int) -> None:
-    import base64
-    import io
-
-    from PIL import Image
-
-    rng = np.random.default_rng(0)
-    y = rng.integers(0, 2, 60).tolist()
-    proba = rng.random(60)
-    labels = [f"m{i}" for i in range(n_models)]
-    buffer = io.BytesIO()
-    Image.fromarray((rng.random((8, 8)) * 255).astype("uint8")).save(buffer, format="PNG")
-    sample = {"label": "a", "png": base64.b64encode(buffer.getvalue()).decode()}
-    drawn = [
-        figures.roc_pr({label: figures.roc_pr_points(y, proba.tolist(), 0.5) for label in labels}),
-        figures.roc_one_vs_rest([0, 1, 2] * 10, rng.dirichlet([1, 1, 1], 30).tolist(), ["a", "b", "c"]),
-        figures.confusion_grid({label: [[5, 1], [2, 4]] for label in labels}, ["no", "yes"]),
-        figures.correlation(["x", "y"], [[1.0, 0.3], [0.3, 1.0]]),
-        figures.sample_grid([sample] * n_models),
-        # One night only (a first run), and several with a band.
-        figures.trend([0.9] * n_models, [3.0] * n_models, [None, None], "accuracy"),
-        figures.trend([None, 0.9, 0.91, 0.88], [None, 2.0, 2.1, 2.0],
-                      [(0.89, 0.92), (1.9, 2.2)], "accuracy"),
-    ]
-    assert all(png.startswith(PNG) for png in drawn)
-
-
 def test_a_long_trial_list_runs_over_pages_with_every_trial_in_the_pdf(store: Store,
                                                                       tmp_path: Path) -> None:
     # 120 trials of one model: in the two-column flow WeasyPrint crashed on such a
@@ -384,13 +325,6 @@ def test_section_numbers_follow_the_included_sections(store: Store) -> None:
     # Results is the second numbered section here, not the default's fourth.
     assert "the confidence intervals and the paired tests of Section II." in html
     assert "Section IV" not in html and "<h3>Statistical comparison</h3>" in html
-
-
-def test_names_with_dollar_signs_are_drawn_as_text() -> None:
-    # A suite may name a model "$\foo$ net"; matplotlib's mathtext would raise on it.
-    series = {r"$\foo$ net": figures.history_points(
-        [{"state": "complete", "value": 0.5, "number": 0}], "maximize")}
-    assert figures.search_history(series, "accuracy").startswith(b"\x89PNG")
 
 
 @pytest.mark.parametrize(("given", "sentence"), [

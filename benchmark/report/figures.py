@@ -1,5 +1,8 @@
-"""Figures of the report. Each takes plain data (lists, dicts) and returns PNG
-bytes, so a figure can be redrawn from the database alone."""
+"""Figures of the report, in two steps as Optuna's plot functions do: the data a
+figure shows is computed first (``*_points``, or the plain data the caller
+passes), then drawn into a Matplotlib Figure, which the tests read back. ``svg``
+turns a figure into the vector image the HTML and PDF embed, so a figure stays
+sharp when zoomed or printed, and can be redrawn from the database alone."""
 
 from __future__ import annotations
 
@@ -12,11 +15,13 @@ import numpy as np
 matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt  # noqa: E402
-from matplotlib.ticker import MaxNLocator  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+from matplotlib.ticker import LogFormatter, MaxNLocator  # noqa: E402
 
-# One IEEE column is 3.5 in wide; figures are drawn at that size so that their
-# text prints at the paper's 8 pt, not shrunk.
+# One IEEE column is 3.5 in wide (a page 7.16 in); figures are drawn at that size
+# so that their text prints at the paper's 8 pt, not shrunk.
 COLUMN_WIDTH = 3.5
+PAGE_WIDTH = 7.16
 plt.rcParams.update({
     "font.family": "serif",
     "font.serif": ["TeX Gyre Termes", "Liberation Serif", "DejaVu Serif"],
@@ -24,27 +29,73 @@ plt.rcParams.update({
     "xtick.labelsize": 7, "ytick.labelsize": 7, "axes.grid": True, "grid.alpha": 0.3,
     "figure.dpi": 100, "savefig.dpi": 220,
     # Labels come from suites and data sets: a name such as "$\\alpha$ net" is
-    # text, not a formula (mathtext would fail on it and stop the report).
+    # text, not a formula (mathtext would fail on it and stop the report). What
+    # Matplotlib itself writes as mathtext (log-axis labels) is replaced in svg().
     "text.parse_math": False,
+    # Glyphs as paths: the figure looks the same in every browser and in the PDF
+    # whatever fonts the reader's machine has.
+    "svg.fonttype": "path", "svg.hashsalt": "benchmark",
 })
 
+# Up to ten models are told apart in greyscale print by marker and line style,
+# not only by colour.
+MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*", "<", ">")
+LINE_STYLES = ("-", "--", "-.", ":")
 
-def _png(figure: Any) -> bytes:
+
+def style(index: int) -> dict[str, Any]:
+    """Colour, marker and line style of the index-th model of a figure."""
+    return {"color": f"C{index % 10}", "marker": MARKERS[index % len(MARKERS)],
+            "linestyle": LINE_STYLES[index % len(LINE_STYLES)]}
+
+
+class _PlainLogFormatter(LogFormatter):
+    """Log-axis labels as plain numbers (0.1, 1, 10, 100): Matplotlib's default
+    writes them as mathtext ($\\mathdefault{10^{1}}$), which text.parse_math=False
+    would print raw."""
+
+    def _num_to_string(self, x: float, vmin: float, vmax: float) -> str:
+        return f"{x:g}"
+
+
+def _plain_log_labels(figure: Figure) -> None:
+    for axes in figure.axes:
+        for axis in (axes.xaxis, axes.yaxis):
+            if axis.get_scale() == "log":
+                axis.set_major_formatter(_PlainLogFormatter())
+                axis.set_minor_formatter(_PlainLogFormatter(labelOnlyBase=False))
+
+
+def svg(figure: Figure) -> bytes:
+    """The figure as SVG (closed afterwards; its artists can still be read)."""
+    _plain_log_labels(figure)
     buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", bbox_inches="tight")
+    figure.savefig(buffer, format="svg", bbox_inches="tight", metadata={"Date": None})
     plt.close(figure)
     return buffer.getvalue()
 
 
-def curves(history: list[dict[str, float]], title: str = "") -> bytes:
+def _legend_below(figure: Figure, handles: list, labels: list[str], width: float) -> None:
+    """A legend under the axes, outside them, so it covers no data whatever the
+    number of models: as many columns as the longest label allows."""
+    if not handles:
+        return
+    longest = max(len(label) for label in labels)
+    columns = max(1, min(len(labels), int(width / (0.4 + 0.045 * longest))))
+    figure.legend(handles, labels, loc="outside lower center", ncols=columns, fontsize=6.5,
+                  frameon=False, handlelength=2.2, columnspacing=1.2)
+
+
+def curves(history: list[dict[str, float]], title: str = "") -> Figure:
     """Training and validation accuracy (left) and loss (right) against epoch."""
-    figure, (left, right) = plt.subplots(1, 2, figsize=(COLUMN_WIDTH, 1.7), layout="constrained")
+    figure, (left, right) = plt.subplots(1, 2, figsize=(COLUMN_WIDTH, 1.9), layout="constrained")
     epochs = list(range(1, len(history) + 1))
     for axis, key, label in ((left, "accuracy", "Accuracy"), (right, "loss", "Loss")):
-        for prefix, name, style in (("", "train", "-"), ("val_", "validation", "--")):
+        for index, (prefix, name) in enumerate((("", "training"), ("val_", "validation"))):
             values = [h.get(prefix + key) for h in history]
             if any(v is not None for v in values):
-                axis.plot(epochs, values, style, marker="o", markersize=2.5, label=name)
+                axis.plot(epochs, values, **{**style(index), "linestyle": "-" if index == 0 else "--"},
+                          markersize=2.5, label=name)
         axis.set_xlabel("Epoch")
         axis.set_ylabel(label)
         if epochs:
@@ -53,14 +104,14 @@ def curves(history: list[dict[str, float]], title: str = "") -> bytes:
         for axis in (left, right):
             axis.text(0.5, 0.5, "no epochs recorded", ha="center", va="center",
                       transform=axis.transAxes)
-    if epochs:
-        left.legend(loc="lower right")
+    _legend_below(figure, *max(left.get_legend_handles_labels(), right.get_legend_handles_labels(),
+                               key=lambda pair: len(pair[0])), COLUMN_WIDTH)
     if title:
         figure.suptitle(title)
-    return _png(figure)
+    return figure
 
 
-def confusion(matrix: list[list[int]], class_names: list[str]) -> bytes:
+def confusion(matrix: list[list[int]], class_names: list[str]) -> Figure:
     from sklearn.metrics import ConfusionMatrixDisplay
 
     size = min(COLUMN_WIDTH, 1.0 + 0.28 * len(class_names))
@@ -70,7 +121,7 @@ def confusion(matrix: list[list[int]], class_names: list[str]) -> bytes:
         ax=axis, colorbar=False, cmap="Blues", values_format="d",
         text_kw={"fontsize": 6 if len(class_names) > 6 else 7})
     axis.grid(False)
-    return _png(figure)
+    return figure
 
 
 def history_points(trials: list[dict[str, Any]], direction: str) -> dict[str, list]:
@@ -88,38 +139,49 @@ def history_points(trials: list[dict[str, Any]], direction: str) -> dict[str, li
     return {"numbers": numbers, "values": values, "best": best_so_far}
 
 
-def search_history(series: dict[str, dict[str, list]], metric: str) -> bytes:
+def search_history(series: dict[str, dict[str, list]], metric: str) -> Figure:
     """Validation score of every completed trial, and the best so far, per model."""
-    figure, axis = plt.subplots(figsize=(COLUMN_WIDTH, 2.0), layout="constrained")
+    figure, axis = plt.subplots(figsize=(COLUMN_WIDTH, 2.3), layout="constrained")
     for index, (label, points) in enumerate(series.items()):
-        color = f"C{index}"
-        axis.scatter(points["numbers"], points["values"], s=8, color=color, alpha=0.6)
-        axis.step(points["numbers"], points["best"], where="post", color=color, label=label)
+        if not points["numbers"]:
+            continue  # no completed trial: nothing to draw (the caption's table says so)
+        look = style(index)
+        axis.scatter(points["numbers"], points["values"], s=9, color=look["color"],
+                     marker=look["marker"], alpha=0.6, linewidths=0)
+        axis.step(points["numbers"], points["best"], where="post", color=look["color"],
+                  linestyle=look["linestyle"], marker=look["marker"], markersize=3,
+                  markevery=[len(points["best"]) - 1], label=label)
     axis.xaxis.set_major_locator(MaxNLocator(integer=True))
     axis.set_xlabel("Trial")
     axis.set_ylabel(f"Validation {metric}")
-    if series:
-        axis.legend(loc="lower right")
-    return _png(figure)
+    _legend_below(figure, *axis.get_legend_handles_labels(), COLUMN_WIDTH)
+    return figure
 
 
-def class_balance(class_names: list[str], counts: dict[str, list[int]]) -> bytes:
+# Line hatches: dotted ones make SVG patterns of thousands of circles.
+BAR_HATCHES = ("", "////", "\\\\\\\\", "xxx")
+
+
+def class_balance(class_names: list[str], counts: dict[str, list[int]]) -> Figure:
     """Samples per class in each split (the seed's histogram of the target)."""
-    figure, axis = plt.subplots(figsize=(COLUMN_WIDTH, 1.9), layout="constrained")
+    figure, axis = plt.subplots(figsize=(COLUMN_WIDTH, 2.1), layout="constrained")
     positions = np.arange(len(class_names))
     width = 0.8 / max(1, len(counts))
     for index, (part, values) in enumerate(counts.items()):
-        axis.bar(positions + (index - (len(counts) - 1) / 2) * width, values, width, label=part)
+        axis.bar(positions + (index - (len(counts) - 1) / 2) * width, values, width, label=part,
+                 color=f"C{index}", hatch=BAR_HATCHES[index % len(BAR_HATCHES)],
+                 edgecolor="white", linewidth=0)
     axis.set_xticks(positions, class_names, rotation=30 if len(class_names) > 6 else 0)
     axis.set_ylabel("Samples")
-    axis.legend()
-    return _png(figure)
+    axis.grid(axis="x", visible=False)
+    _legend_below(figure, *axis.get_legend_handles_labels(), COLUMN_WIDTH)
+    return figure
 
 
-def correlation(columns: list[str], values: list[list[float]]) -> bytes:
+def correlation(columns: list[str], values: list[list[float]]) -> Figure:
     """Pearson correlation of the numeric columns and the target."""
     n = len(columns)
-    size = min(7.16, max(COLUMN_WIDTH, 0.22 * n + 1.4))
+    size = min(PAGE_WIDTH, max(COLUMN_WIDTH, 0.22 * n + 1.4))
     figure, axis = plt.subplots(figsize=(size, size * 0.85), layout="constrained")
     image = axis.imshow(np.asarray(values, dtype=float), cmap="RdBu_r", vmin=-1, vmax=1)
     labels = [c if len(c) <= 22 else c[:21] + "…" for c in columns]
@@ -131,7 +193,7 @@ def correlation(columns: list[str], values: list[list[float]]) -> bytes:
             for j in range(n):
                 axis.text(j, i, f"{values[i][j]:.2f}", ha="center", va="center", fontsize=5.5)
     figure.colorbar(image, ax=axis, shrink=0.8)
-    return _png(figure)
+    return figure
 
 
 def roc_pr_points(y_true: list[int], positive_proba: list[float],
@@ -157,54 +219,66 @@ def roc_pr_points(y_true: list[int], positive_proba: list[float],
     }
 
 
-def roc_pr(series: dict[str, dict[str, Any]]) -> bytes:
+def roc_pr(series: dict[str, dict[str, Any]]) -> Figure:
     """ROC (left) and precision-recall (right) curves of several models, overlaid,
-    each model's operating point marked."""
-    figure, (left, right) = plt.subplots(1, 2, figsize=(7.16, 2.5), layout="constrained")
+    each model's operating point marked by a large marker of its shape."""
+    figure, (left, right) = plt.subplots(1, 2, figsize=(PAGE_WIDTH, 2.7), layout="constrained")
     for index, (label, s) in enumerate(series.items()):
-        color = f"C{index}"
-        left.plot(s["fpr"], s["tpr"], color=color, linewidth=1, label=f"{label} ({s['auc']:.3f})")
-        left.plot(s["point"]["fpr"], s["point"]["tpr"], "o", color=color, markersize=4)
-        right.step(s["recall"], s["precision"], where="post", color=color, linewidth=1,
-                   label=f"{label} ({s['ap']:.3f})")
-        right.plot(s["point"]["recall"], s["point"]["precision"], "o", color=color, markersize=4)
+        look = style(index)
+        curve = {**look, "linewidth": 1, "markersize": 3, "markevery": 0.1}
+        left.plot(s["fpr"], s["tpr"], **curve, label=f"{label} (AUC {s['auc']:.3f}, AP {s['ap']:.3f})")
+        right.plot(s["recall"], s["precision"], drawstyle="steps-post", **curve)
+        point = {"marker": look["marker"], "color": look["color"], "markersize": 6,
+                 "markeredgecolor": "black", "markeredgewidth": 0.6, "linestyle": "none"}
+        left.plot(s["point"]["fpr"], s["point"]["tpr"], **point)
+        right.plot(s["point"]["recall"], s["point"]["precision"], **point)
     left.plot([0, 1], [0, 1], ":", color="grey", linewidth=0.8)
     if series:
         right.axhline(next(iter(series.values()))["prevalence"], linestyle=":", color="grey",
                       linewidth=0.8)
-    left.set(xlabel="False positive rate", ylabel="True positive rate", title="ROC (AUC)")
-    right.set(xlabel="Recall", ylabel="Precision", title="Precision-recall (AP)",
-              ylim=(0, 1.02))
-    left.legend(loc="lower right", fontsize=6)
-    right.legend(loc="lower left", fontsize=6)
-    return _png(figure)
+    left.set(xlabel="False positive rate", ylabel="True positive rate", title="ROC")
+    right.set(xlabel="Recall", ylabel="Precision", title="Precision-recall", ylim=(0, 1.02))
+    _legend_below(figure, *left.get_legend_handles_labels(), PAGE_WIDTH)
+    return figure
 
 
-def roc_one_vs_rest(y_true: list[int], proba: list[list[float]], class_names: list[str]) -> bytes:
-    """One-vs-rest ROC curves of one multiclass model, one curve per class."""
-    from sklearn.metrics import RocCurveDisplay
+def roc_one_vs_rest_points(y_true: list[int], proba: list[list[float]],
+                           class_names: list[str]) -> dict[str, dict[str, Any]]:
+    """One-vs-rest ROC curve and AUC per class present in the test split (the
+    figure's data); a class absent from it, or alone in it, has no curve."""
+    from sklearn.metrics import roc_auc_score, roc_curve
 
     y, p = np.asarray(y_true), np.asarray(proba)
-    figure, axis = plt.subplots(figsize=(COLUMN_WIDTH, 2.6), layout="constrained")
+    curves_by_class = {}
     for k, name in enumerate(class_names):
         if 0 < (y == k).sum() < len(y):
-            RocCurveDisplay.from_predictions(y == k, p[:, k], ax=axis, name=name,
-                                             plot_chance_level=k == len(class_names) - 1,
-                                             curve_kwargs={"linewidth": 1})
+            fpr, tpr, _ = roc_curve(y == k, p[:, k])
+            curves_by_class[name] = {"fpr": fpr.tolist(), "tpr": tpr.tolist(),
+                                     "auc": float(roc_auc_score(y == k, p[:, k]))}
+    return curves_by_class
+
+
+def roc_one_vs_rest(per_class: dict[str, dict[str, Any]]) -> Figure:
+    """One-vs-rest ROC curves of one multiclass model, one curve per class."""
+    figure, axis = plt.subplots(figsize=(COLUMN_WIDTH, 2.8), layout="constrained")
+    for index, (name, s) in enumerate(per_class.items()):
+        axis.plot(s["fpr"], s["tpr"], **style(index), linewidth=1, markersize=3, markevery=0.1,
+                  label=f"{name} (AUC {s['auc']:.3f})")
+    axis.plot([0, 1], [0, 1], ":", color="grey", linewidth=0.8, label="chance")
     axis.set(xlabel="False positive rate", ylabel="True positive rate")
-    axis.legend(fontsize=6, loc="lower right")
-    return _png(figure)
+    _legend_below(figure, *axis.get_legend_handles_labels(), COLUMN_WIDTH)
+    return figure
 
 
-def confusion_grid(matrices: dict[str, list[list[int]]], class_names: list[str]) -> bytes:
+def confusion_grid(matrices: dict[str, list[list[int]]], class_names: list[str]) -> Figure:
     """The test-split confusion matrix of every model, side by side."""
     from sklearn.metrics import ConfusionMatrixDisplay
 
     n = len(matrices)
     columns = min(n, 3 if len(class_names) <= 3 else 2)
     rows = -(-n // columns)
-    figure, axes = plt.subplots(rows, columns, figsize=(7.16, 2.2 * rows), layout="constrained",
-                                squeeze=False)
+    figure, axes = plt.subplots(rows, columns, figsize=(PAGE_WIDTH, 2.2 * rows),
+                                layout="constrained", squeeze=False)
     for axis, (label, matrix) in zip(axes.flat, matrices.items(), strict=False):
         ConfusionMatrixDisplay(np.asarray(matrix), display_labels=class_names).plot(
             ax=axis, colorbar=False, cmap="Blues", values_format="d", text_kw={"fontsize": 7})
@@ -212,10 +286,10 @@ def confusion_grid(matrices: dict[str, list[list[int]]], class_names: list[str])
         axis.grid(False)
     for axis in list(axes.flat)[n:]:
         axis.set_visible(False)
-    return _png(figure)
+    return figure
 
 
-def sample_grid(samples: list[dict[str, str]]) -> bytes:
+def sample_grid(samples: list[dict[str, str]]) -> Figure:
     """Training images with their labels (``samples``: base64 PNGs from the summary)."""
     import base64
 
@@ -223,7 +297,8 @@ def sample_grid(samples: list[dict[str, str]]) -> bytes:
 
     columns = min(10, max(1, len(samples)))
     rows = max(1, -(-len(samples) // columns))
-    figure, axes = plt.subplots(rows, columns, figsize=(COLUMN_WIDTH, 0.42 * rows * COLUMN_WIDTH / columns * 2.2),
+    figure, axes = plt.subplots(rows, columns,
+                                figsize=(COLUMN_WIDTH, 0.42 * rows * COLUMN_WIDTH / columns * 2.2),
                                 layout="constrained", squeeze=False)
     for axis in axes.flat:
         axis.axis("off")
@@ -231,10 +306,10 @@ def sample_grid(samples: list[dict[str, str]]) -> bytes:
         image = np.asarray(Image.open(io.BytesIO(base64.b64decode(sample["png"]))))
         axis.imshow(image, cmap="gray" if image.ndim == 2 else None, interpolation="nearest")
         axis.set_title(sample["label"], fontsize=6, pad=1.5)
-    return _png(figure)
+    return figure
 
 
-def importances(per_model: dict[str, dict[str, float]]) -> bytes:
+def importances(per_model: dict[str, dict[str, float]]) -> Figure:
     """Optuna's fANOVA hyper-parameter importances, one panel per model."""
     heights = [0.35 + 0.16 * len(values) for values in per_model.values()]
     figure, axes = plt.subplots(len(per_model), 1, figsize=(COLUMN_WIDTH, 0.3 + sum(heights)),
@@ -248,36 +323,40 @@ def importances(per_model: dict[str, dict[str, float]]) -> bytes:
         axis.tick_params(axis="y", labelsize=6.5)
         axis.grid(axis="y", visible=False)
     axes[-1, 0].set_xlabel("Importance (share of the objective's variance, fANOVA)")
-    return _png(figure)
+    return figure
+
+
+def spans_decades(values: list[float]) -> bool:
+    """Whether positive values span enough orders of magnitude for a log axis."""
+    return bool(values) and max(values) > 20 * max(min(values), 1e-3)
 
 
 def trade_off(series: dict[str, dict[str, list[float]]], front: list[tuple[float, float]],
-              metric: str) -> bytes:
+              metric: str) -> Figure:
     """Validation score against training time of every completed trial, per model,
     with the Pareto front (no trial both faster and better) as a line."""
-    figure, axis = plt.subplots(figsize=(COLUMN_WIDTH, 2.1), layout="constrained")
+    figure, axis = plt.subplots(figsize=(COLUMN_WIDTH, 2.4), layout="constrained")
     for index, (label, points) in enumerate(series.items()):
-        axis.scatter(points["seconds"], points["values"], s=9, color=f"C{index}", alpha=0.7,
-                     label=label)
+        look = style(index)
+        axis.scatter(points["seconds"], points["values"], s=10, color=look["color"],
+                     marker=look["marker"], alpha=0.75, linewidths=0, label=label)
     if front:
         xs, ys = zip(*front)
         axis.step(xs, ys, where="post", color="black", linewidth=0.9, label="Pareto front")
-        axis.scatter(xs, ys, s=22, facecolors="none", edgecolors="black", linewidths=0.8)
-    times = [t for points in series.values() for t in points["seconds"]]
-    if times and max(times) > 20 * max(min(times), 1e-3):  # spans orders of magnitude
+        axis.scatter(xs, ys, s=24, facecolors="none", edgecolors="black", linewidths=0.8)
+    if spans_decades([t for points in series.values() for t in points["seconds"]]):
         axis.set_xscale("log")
     axis.set_xlabel("Training time of the trial (s)")
     axis.set_ylabel(f"Validation {metric}")
-    if series:
-        axis.legend(loc="lower right", fontsize=6.5)
-    return _png(figure)
+    _legend_below(figure, *axis.get_legend_handles_labels(), COLUMN_WIDTH)
+    return figure
 
 
-def accuracy_loss(histories: dict[str, list[dict[str, float]]]) -> bytes:
+def accuracy_loss(histories: dict[str, list[dict[str, float]]]) -> Figure:
     """Accuracy against loss, epoch by epoch, of each model's best trial: training
-    (left) and validation (right), as seed 003 plots them; the square marks the
-    first epoch."""
-    figure, axes = plt.subplots(1, 2, figsize=(COLUMN_WIDTH, 1.8), layout="constrained",
+    (left) and validation (right), as seed 003 plots them; a large hollow marker
+    marks the first epoch."""
+    figure, axes = plt.subplots(1, 2, figsize=(COLUMN_WIDTH, 2.1), layout="constrained",
                                 sharey=True)
     for axis, prefix, name in ((axes[0], "", "Training"), (axes[1], "val_", "Validation")):
         for index, (label, history) in enumerate(histories.items()):
@@ -286,18 +365,20 @@ def accuracy_loss(histories: dict[str, list[dict[str, float]]]) -> bytes:
             if not points:
                 continue
             xs, ys = zip(*points)
-            axis.plot(xs, ys, "-o", markersize=2, linewidth=0.9, color=f"C{index}", label=label)
-            axis.plot(xs[0], ys[0], "s", markersize=3.5, color=f"C{index}")
+            look = style(index)
+            axis.plot(xs, ys, **look, markersize=2.5, linewidth=0.9, label=label)
+            axis.plot(xs[0], ys[0], marker=look["marker"], markersize=6, linestyle="none",
+                      markerfacecolor="none", markeredgecolor=look["color"])
         axis.set_xlabel(f"{name} loss")
         axis.set_title(name, loc="left")
     axes[0].set_ylabel("Accuracy")
-    if histories:
-        axes[1].legend(loc="lower left", fontsize=6)
-    return _png(figure)
+    _legend_below(figure, *max((a.get_legend_handles_labels() for a in axes),
+                               key=lambda pair: len(pair[0])), COLUMN_WIDTH)
+    return figure
 
 
 def trend(scores: list[float | None], seconds: list[float | None],
-          bands: list[tuple[float, float] | None], metric: str) -> bytes:
+          bands: list[tuple[float, float] | None], metric: str) -> Figure:
     """Test score (left) and training time (right) of one model across runs, the
     current run last (red); a band, where given, is the normal night-to-night
     variation of the runs before it."""
@@ -309,8 +390,8 @@ def trend(scores: list[float | None], seconds: list[float | None],
             axis.axhspan(*band, color="C0", alpha=0.15, linewidth=0)
         axis.plot(positions, values, "-o", markersize=2.5, color="C0")
         if values and values[-1] is not None:
-            axis.plot(positions[-1], values[-1], "o", markersize=4.5, color="C3")
+            axis.plot(positions[-1], values[-1], "D", markersize=4.5, color="C3")
         axis.set_xlabel("Run")
         axis.set_ylabel(label)
         axis.xaxis.set_major_locator(MaxNLocator(integer=True))
-    return _png(figure)
+    return figure

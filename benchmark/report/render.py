@@ -30,13 +30,13 @@ def environment() -> jinja2.Environment:
     return env
 
 
-def _data_uri(png: bytes) -> str:
-    return "data:image/png;base64," + base64.b64encode(png).decode()
+def _data_uri(svg: bytes) -> str:
+    return "data:image/svg+xml;base64," + base64.b64encode(svg).decode()
 
 
 def draw(ctx: dict[str, Any], figure_dir: Path | None) -> dict[str, str]:
     """Draws every figure the suite's report asks for; returns name -> data URI
-    (and writes the PNGs to figure_dir)."""
+    (and writes the SVGs to figure_dir)."""
     drawn: dict[str, bytes] = {}
     kinds = set(ctx["figure_kinds"])
     classes = {d["name"]: d["class_names"] for d in ctx["datasets"]}
@@ -47,60 +47,62 @@ def draw(ctx: dict[str, Any], figure_dir: Path | None) -> dict[str, str]:
         results = [r for r in ctx["results"] if r.dataset == name]
         if "search_history" in kinds:
             series = {r.label: figures.history_points(r.trials, r.direction) for r in results}
-            drawn[f"search-{name}"] = figures.search_history(series, metric)
+            drawn[f"search-{name}"] = figures.svg(figures.search_history(series, metric))
         if "class_balance" in kinds:
-            drawn[f"balance-{name}"] = figures.class_balance(dataset["class_names"],
-                                                             dataset["class_counts"])
+            drawn[f"balance-{name}"] = figures.svg(figures.class_balance(
+                dataset["class_names"], dataset["class_counts"]))
         if dataset.get("samples") and "samples" in kinds:
-            drawn[f"samples-{name}"] = figures.sample_grid(dataset["samples"])
+            drawn[f"samples-{name}"] = figures.svg(figures.sample_grid(dataset["samples"]))
         tabular = dataset.get("tabular") or {}
         if tabular.get("correlation") and "correlation" in kinds:
-            drawn[f"correlation-{name}"] = figures.correlation(**{
-                k: tabular["correlation"][k] for k in ("columns", "values")})
+            drawn[f"correlation-{name}"] = figures.svg(figures.correlation(**{
+                k: tabular["correlation"][k] for k in ("columns", "values")}))
         # One searched parameter always has importance 1: nothing to show.
         ranked = {r.label: r.importances for r in results if r.importances and len(r.importances) > 1}
         if ranked and "importances" in kinds:
-            drawn[f"importances-{name}"] = figures.importances(ranked)
+            drawn[f"importances-{name}"] = figures.svg(figures.importances(ranked))
         timed = {r.label: {"seconds": [t["seconds"] for t in r.trials if _timed(t)],
                            "values": [t["value"] for t in r.trials if _timed(t)]} for r in results}
         timed = {label: points for label, points in timed.items() if points["values"]}
         if timed and "pareto" in kinds:
             points = [(s, v) for p in timed.values() for s, v in zip(p["seconds"], p["values"])]
             front = [points[i] for i in report_context.pareto_front(points, maximize)]
-            drawn[f"pareto-{name}"] = figures.trade_off(timed, front, metric)
+            drawn[f"pareto-{name}"] = figures.svg(figures.trade_off(timed, front, metric))
         histories = {r.label: r.best_history for r in results
                      if any("val_accuracy" in h and "val_loss" in h for h in r.best_history)}
         if histories and "accuracy_loss" in kinds:
-            drawn[f"accloss-{name}"] = figures.accuracy_loss(histories)
+            drawn[f"accloss-{name}"] = figures.svg(figures.accuracy_loss(histories))
         scored = [r for r in results if r.predictions]
         if scored and len(dataset["class_names"]) == 2 and "roc" in kinds:
-            drawn[f"roc-{name}"] = figures.roc_pr({
+            drawn[f"roc-{name}"] = figures.svg(figures.roc_pr({
                 r.label: figures.roc_pr_points(r.predictions["y_true"],
                                                [row[1] for row in r.predictions["proba"]],
-                                               r.prediction_threshold) for r in scored})
+                                               r.prediction_threshold) for r in scored}))
         elif scored and dataset["kind"] == "tabular" and "roc" in kinds:
             for r in scored:
-                drawn[f"roc-{name}-{r.label}"] = figures.roc_one_vs_rest(
-                    r.predictions["y_true"], r.predictions["proba"], dataset["class_names"])
+                drawn[f"roc-{name}-{r.label}"] = figures.svg(figures.roc_one_vs_rest(
+                    figures.roc_one_vs_rest_points(r.predictions["y_true"], r.predictions["proba"],
+                                                   dataset["class_names"])))
         if dataset["kind"] == "tabular" and any(r.confusion for r in results) \
                 and "confusion" in kinds:
-            drawn[f"confusions-{name}"] = figures.confusion_grid(
-                {r.label: r.confusion for r in results if r.confusion}, dataset["class_names"])
+            drawn[f"confusions-{name}"] = figures.svg(figures.confusion_grid(
+                {r.label: r.confusion for r in results if r.confusion}, dataset["class_names"]))
     for result in ctx["results"]:
         key = f"{result.dataset}-{result.label}"
         if result.best_history and "curves" in kinds:
-            drawn[f"curves-{key}"] = figures.curves(result.best_history)
+            drawn[f"curves-{key}"] = figures.svg(figures.curves(result.best_history))
         # Tabular data sets get every model's matrix in one grid (above); image
         # data sets the selected model's, whose classes are many.
         selected = ctx["best"].get(result.dataset) is result
         if result.confusion and "confusion" in kinds and selected and \
                 f"confusions-{result.dataset}" not in drawn:
-            drawn[f"confusion-{key}"] = figures.confusion(result.confusion, classes[result.dataset])
+            drawn[f"confusion-{key}"] = figures.svg(figures.confusion(result.confusion,
+                                                                      classes[result.dataset]))
     if figure_dir is not None:
         figure_dir.mkdir(parents=True, exist_ok=True)
-        for name, png in drawn.items():
-            (figure_dir / f"{name}.png").write_bytes(png)
-    return {name: _data_uri(png) for name, png in drawn.items()}
+        for name, image in drawn.items():
+            (figure_dir / f"{name}.svg").write_bytes(image)
+    return {name: _data_uri(image) for name, image in drawn.items()}
 
 
 def _timed(trial: dict[str, Any]) -> bool:
@@ -173,7 +175,8 @@ def render_comparison(comparison: Any, thresholds: Any, folder: Path) -> tuple[P
         if sum(score is not None for score in scores) >= 2:
             bands = [score_bands.get((key[0], key[1], pair.metric)), None]
             trends[f"{key[1]} on {key[0]}: test {pair.metric} (left) and training time (right) "
-                   f"across runs"] = _data_uri(figures.trend(scores, times, bands, pair.metric))
+                   f"across runs"] = _data_uri(figures.svg(figures.trend(scores, times, bands,
+                                                                        pair.metric)))
     html = environment().get_template("compare.html.j2").render(
         baseline=comparison.baseline, current=comparison.current, rows=comparison.rows,
         changes=comparison.changes, history=comparison.history, trends=trends,
