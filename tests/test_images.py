@@ -18,7 +18,10 @@ def _png(path: Path, size: tuple[int, int], value: int, mode: str = "RGB") -> No
     from PIL import Image
 
     path.parent.mkdir(parents=True, exist_ok=True)
-    rng = np.random.default_rng(value)
+    import zlib
+
+    # Each file its own noise: identical images would be duplicates (dropped by split.dedupe).
+    rng = np.random.default_rng([value, zlib.crc32("/".join(path.parts[-3:]).encode())])
     shape = (size[1], size[0], 3) if mode == "RGB" else (size[1], size[0])
     pixels = np.clip(rng.normal(value, 20, shape), 0, 255).astype("uint8")
     Image.fromarray(pixels, mode).save(path)

@@ -6,9 +6,11 @@ from __future__ import annotations
 from functools import partial
 from typing import Any
 
+import numpy as np
+
 from benchmark.datasets import _images, _sklearn, _tabular
 from benchmark.datasets._base import Dataset, DataKind, Source
-from benchmark.datasets._split import Part, Splits, split, take
+from benchmark.datasets._split import Duplicates, Part, Splits, split, take
 from benchmark.registry import Registry
 
 sources: Registry[Source] = Registry("dataset source")
@@ -64,17 +66,83 @@ def load(source: str, *, path: str | None = None, target: str | None = None,
 
 def load_splits(entry: Any, seed: int) -> tuple[Dataset, Splits]:
     """The data set a suite's ``datasets:`` entry names, split as it declares.
-    The main process and every worker call this, so they see the same rows."""
+    The main process and every worker call this, so they see the same rows.
+    Exact duplicates are counted (on the pixels, or on the features after
+    ``preprocess.drop``) and, with ``split.dedupe`` (the default for images),
+    kept in one split only; ``Splits.duplicates`` says what was found and done,
+    and the returned data set is the one that was split, its ``warnings``
+    extended by the duplicates and class-balance lines."""
+    from dataclasses import replace
+
+    from benchmark.datasets._split import (Duplicates, class_balance, count_duplicates,
+                                           dedupe_index, sample_hashes, split_index)
     from benchmark.errors import DataError
 
     dataset = load(entry.source, path=entry.path, target=entry.target,
                    positive_class=entry.positive_class, options=entry.options)
+    drop = entry.preprocess.drop if entry.preprocess is not None else []
+    hashes = sample_hashes(dataset, drop)
+    n_loaded = len(hashes)
+    hashed_on = ("pixels" if dataset.kind == "image" else
+                 f"features after dropping {', '.join(map(str, drop))}" if drop else "features")
+    copies, conflicting = count_duplicates(hashes, dataset.y)
+    dedupe = entry.split.dedupe if entry.split.dedupe is not None else dataset.kind == "image"
+    dropped: dict[str, int] = {}
+    if dedupe and copies:
+        keep = dedupe_index(hashes, dataset.parts)
+        gone = np.setdiff1d(np.arange(len(hashes)), keep)
+        if dataset.parts is None:
+            dropped = {"all": int(len(gone))}
+        else:
+            names, counts = np.unique(dataset.parts[gone], return_counts=True)
+            dropped = {str(n): int(c) for n, c in zip(names, counts)}
+        dataset = replace(dataset, x=take(dataset.x, keep), y=dataset.y[keep],
+                          parts=None if dataset.parts is None else dataset.parts[keep])
+        hashes = hashes[keep]
     try:
-        return dataset, split(dataset, train=entry.split.train, validation=entry.split.validation,
-                              test=entry.split.test, stratify=entry.split.stratify, seed=seed)
-    except ValueError as error:  # too few samples of a class for a stratified split
+        index = split_index(dataset, train=entry.split.train, validation=entry.split.validation,
+                            test=entry.split.test, stratify=entry.split.stratify, seed=seed)
+    except ValueError as error:  # e.g. a test part too small to hold every class
         raise DataError("split", str(error)) from None
+    index_of = dict(zip(("train", "validation", "test"), index))
+    problem, lines = class_balance(dataset.y, dataset.class_names, index_of)
+    if problem:
+        raise DataError("split", problem)
+    train_hashes = hashes[index_of["train"]]
+    found = Duplicates(
+        n_loaded=n_loaded, hashed_on=hashed_on, copies=copies, conflicting=conflicting,
+        dedupe=dedupe, dedupe_set=entry.split.dedupe is not None, dropped=dropped,
+        test_in_train=int(np.isin(hashes[index_of["test"]], train_hashes).sum()),
+        validation_in_train=int(np.isin(hashes[index_of["validation"]], train_hashes).sum()),
+        test_size=int(len(index_of["test"])))
+    lines += duplicate_lines(found, dataset.kind)
+    if lines:
+        dataset = replace(dataset, warnings=(*dataset.warnings, *lines))
+    parts = [Part(take(dataset.x, i), dataset.y[i]) for i in index]
+    return dataset, Splits(*parts, duplicates=found)
 
 
-__all__ = ["DataKind", "Dataset", "Part", "Source", "Splits", "load", "load_splits", "sources",
-           "split", "take"]
+def duplicate_lines(found: Duplicates, kind: str) -> list[str]:
+    """The warning lines ``validate`` and ``run`` print about exact duplicates."""
+    if not found.copies and not found.test_in_train:
+        return []
+    lines = []
+    if found.copies:
+        default = "" if found.dedupe_set else f", the default for {kind} data"
+        done = (f"split.dedupe dropped {sum(found.dropped.values())} of them (true{default}), so "
+                f"each sample is in one split only" if found.dedupe else
+                f"they are kept (split.dedupe: false{default})")
+        are = "is an exact copy" if found.copies == 1 else "are exact copies"
+        lines.append(f"{found.copies} of {found.n_loaded} samples {are} of an earlier one (same "
+                     f"{found.hashed_on}), {found.conflicting} of them with a different label; "
+                     f"{done}")
+    if found.test_in_train:
+        appear = "appears" if found.test_in_train == 1 else "appear"
+        lines.append(f"{found.test_in_train} of {found.test_size} test samples also {appear} in "
+                     f"the training split, so the test score is partly measured on training data"
+                     + ("" if found.dedupe else "; set split.dedupe: true to keep them apart"))
+    return lines
+
+
+__all__ = ["DataKind", "Dataset", "Duplicates", "Part", "Source", "Splits", "load", "load_splits",
+           "sources", "split", "take"]

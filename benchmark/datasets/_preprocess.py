@@ -55,6 +55,10 @@ def build(spec: Any, columns: list[str]):
                 feature_name_combiner=partial(_indicator_name, rule.name or f"{column}_{rule.level}"))))
         elif column in spec.one_hot:
             steps.append(("one_hot", OneHotEncoder(handle_unknown="ignore", sparse_output=False)))
+        elif column in getattr(spec, "dates", ()):
+            from benchmark.datasets._dates import DateFeatures
+
+            steps.append(("dates", DateFeatures(str(column))))
         if steps:
             per_column.append((column, steps[0][1] if len(steps) == 1 else Pipeline(steps), [column]))
     dropped = [c for c in columns if c in spec.drop]
@@ -79,36 +83,102 @@ class Fitted:
     n_features: int  # what the model sees
     pca_components: int | None
     pca_variance: float | None
+    # Columns worth a look (constant, or an ID unique per row), shown as warnings.
+    warnings: tuple[str, ...] = ()
+    # preprocess.dates: each date column and the earliest training date (ISO), the
+    # day its "<column>_days" feature counts from.
+    dates: tuple[tuple[str, str], ...] = ()
 
 
-def check(spec: Any, frame: Any) -> Fitted:
+def _check_dates(spec: Any, frame: Any, whole: Any) -> tuple[tuple[str, str], ...]:
+    """Every row of each ``preprocess.dates`` column (after a constant fill) is a
+    date, and none is missing unless preprocess.fill fills it; returns each
+    column with its earliest training date."""
+    from benchmark.datasets._dates import NotDates, parse
+
+    starts = []
+    for index, column in enumerate(spec.dates):
+        where = f"preprocess.dates[{index}]"
+        fill = spec.fill.get(column)
+        filled = [part[column] if fill is None or hasattr(fill, "strategy") else
+                  part[column].fillna(fill) for part in (whole, frame)]
+        try:
+            every, training = (parse(values, str(column)) for values in filled)
+        except NotDates as error:
+            raise DataError(where, str(error)) from None
+        missing = int(every.isna().sum())
+        if missing and fill is None:
+            raise DataError(where, (
+                f"column {column!r} has {missing} missing date(s) in the data set's {len(whole)} "
+                "rows; give it a value in preprocess.fill (a date such as '2024-01-01', or "
+                "{strategy: most_frequent}) or list it in preprocess.drop"))
+        earliest = training.min()
+        starts.append((str(column), "" if earliest != earliest else  # NaT: no date at all
+                       str(earliest.date()) if earliest == earliest.normalize() else
+                       earliest.isoformat()))
+    return tuple(starts)
+
+
+def check(spec: Any, frame: Any, whole: Any = None) -> Fitted:
     """Fit ``spec`` on ``frame`` (the training split) and say what is wrong, as a
-    DataError naming the preprocess key, if the result is not a numeric matrix."""
+    DataError naming the preprocess key, if the result is not a numeric matrix.
+    ``whole`` (every row, of every split; default ``frame``) is checked too: the
+    fitted preprocessing must leave no missing value in any row the model sees."""
     import pandas as pd
 
+    whole = frame if whole is None else whole
     columns = list(frame.columns)
-    for key in ("drop", "fill", "ordinal", "binarize", "one_hot"):
+    for key in ("drop", "fill", "ordinal", "binarize", "one_hot", "dates"):
         for index, column in enumerate(getattr(spec, key)):
             if column not in columns:
-                from benchmark.registry import unknown_name_message
+                from benchmark.datasets._tabular import unknown_column
 
                 where = f"preprocess.{key}[{index}]" if isinstance(getattr(spec, key), list) else \
                     f"preprocess.{key}.{column}"
-                raise DataError(where, unknown_name_message("column", column, columns))
+                raise DataError(where, unknown_column(column, columns))
     for column, order in spec.ordinal.items():
-        values = frame[column]
+        values = whole[column]
         if column in spec.fill and not hasattr(spec.fill[column], "strategy"):
             values = values.fillna(spec.fill[column])
         unlisted = sorted({str(v) for v in values.dropna().unique()} - {str(v) for v in order})
         if unlisted:
+            from benchmark.datasets._tabular import column_list
+
             raise DataError(f"preprocess.ordinal.{column}",
-                            f"the order leaves out level(s) {', '.join(map(repr, unlisted))} "
+                            f"the order leaves out level(s) {column_list(unlisted, quote=True)} "
                             f"found in the data; list every level, lowest first")
+    for column, rule in spec.binarize.items():
+        # YAML's unquoted yes/no/on/off arrive as true/false: an indicator of a level
+        # the column never has would be 0 in every row, silently.
+        if isinstance(rule.level, bool) and not pd.api.types.is_bool_dtype(whole[column]):
+            levels = sorted({str(v) for v in whole[column].dropna().unique()})
+            if str(rule.level) not in levels:
+                from benchmark.datasets._tabular import _yaml_bool_hint, column_list
+
+                raise DataError(f"preprocess.binarize.{column}", (
+                    f"{rule.level!r} is not a level of column {column!r}; levels: "
+                    f"{column_list(levels, quote=True, noun='levels')}"
+                    + _yaml_bool_hint(rule.level, levels, key="")))
 
     # The encoding stage first, alone: text or gaps that survive it are named per
     # column before scaling or PCA would fail on them with a less useful message.
+    for column, value in spec.fill.items():
+        numeric = pd.api.types.is_numeric_dtype(whole[column])
+        strategy = getattr(value, "strategy", None)
+        if strategy in {"mean", "median"} and not numeric:
+            sample = whole[column].dropna().astype(str).unique()[:3]
+            raise DataError(f"preprocess.fill.{column}", (
+                f"the {strategy} needs numbers, but column {column!r} holds text (values like "
+                f"{', '.join(map(repr, sample))}); use {{strategy: most_frequent}} or a constant"))
+        if strategy is None and numeric and isinstance(value, str):
+            raise DataError(f"preprocess.fill.{column}", (
+                f"column {column!r} holds numbers; fill it with a number, not {value!r}"))
+    starts = _check_dates(spec, frame, whole)
     pipeline = build(spec, columns)
-    encoded = pipeline[:1].fit_transform(frame)
+    try:
+        encoded = pipeline[:1].fit_transform(frame)
+    except ValueError as error:  # what the checks above do not foresee
+        raise DataError("preprocess", str(error).splitlines()[0][:200]) from None
     for column in encoded.columns:
         values = encoded[column]
         if not pd.api.types.is_numeric_dtype(values):
@@ -117,11 +187,29 @@ def check(spec: Any, frame: Any) -> Fitted:
                 f"column {column!r} is still non-numeric after preprocessing (values like "
                 f"{', '.join(map(repr, sample))}); add it to preprocess.one_hot, "
                 "preprocess.ordinal or preprocess.binarize, or to preprocess.drop"))
-        missing = int(values.isna().sum())
-        if missing:
+    # Every row, not only the training rows: a gap in a validation or test row
+    # would reach the model (a fill fitted on the training rows fills it).
+    try:
+        every = encoded if whole is frame else pipeline[:1].transform(whole)
+    except ValueError as error:
+        raise DataError("preprocess", str(error).splitlines()[0][:200]) from None
+    gaps = every.isna().sum()
+    infinite = every.apply(lambda values: int(np.isinf(values.to_numpy(dtype="float64")).sum()))
+    for column, count in infinite.items():
+        if count:  # "inf" in the file, or a number too large for a float
             raise DataError("preprocess", (
-                f"column {column!r} has {missing} missing value(s) after preprocessing; "
-                f"give it a value in preprocess.fill (a constant or {{strategy: median}})"))
+                f"column {column!r} has {count} infinite value(s) (inf, or a number too large "
+                f"for a float) in the data set's {len(whole)} rows; correct them in the file or "
+                "list the column in preprocess.drop"))
+    for column, missing in gaps.items():
+        if missing:
+            outside = int(missing) - int(encoded[column].isna().sum())
+            where = "" if whole is frame else (
+                f" in the data set's {len(whole)} rows ({outside} of them outside the training rows)")
+            raise DataError("preprocess", (
+                f"column {column!r} has {int(missing)} missing value(s) after preprocessing{where}; "
+                f"give it a value in preprocess.fill (a constant or {{strategy: median}}) or list "
+                "it in preprocess.drop"))
     if len(pipeline) > 1:
         try:
             pipeline[1:].fit(encoded)  # the slice shares its steps with ``pipeline``
@@ -134,4 +222,40 @@ def check(spec: Any, frame: Any) -> Fitted:
         n_features=int(pca.n_components_) if pca is not None else encoded.shape[1],
         pca_components=int(pca.n_components_) if pca is not None else None,
         pca_variance=float(np.sum(pca.explained_variance_ratio_)) if pca is not None else None,
+        warnings=column_warnings(spec, whole),
+        dates=starts,
     )
+
+
+# Fewer rows than this and a column of distinct values says little (an ID warning would be noise).
+ID_MIN_ROWS = 20
+
+
+def column_warnings(spec: Any, frame: Any) -> tuple[str, ...]:
+    """Columns that are kept but cannot help a model: constant ones (one value
+    in every row) and ID-like ones (text or integers unique per row)."""
+    import pandas as pd
+
+    kept = [c for c in frame.columns if c not in spec.drop]
+    constant = [c for c in kept if frame[c].nunique(dropna=False) <= 1]
+    ids = [c for c in kept if c not in spec.dates  # a date unique per row is no ID
+           and len(frame) >= ID_MIN_ROWS and not pd.api.types.is_float_dtype(frame[c])
+           and not pd.api.types.is_bool_dtype(frame[c]) and frame[c].notna().all()
+           and frame[c].nunique() == len(frame)]
+    warnings = []
+    if constant:
+        warnings.append(f"{_columns(constant)} {'has' if len(constant) == 1 else 'have'} one value "
+                        f"in every row, so {'it carries' if len(constant) == 1 else 'they carry'} "
+                        "no information; list "
+                        f"{'it' if len(constant) == 1 else 'them'} in preprocess.drop")
+    if ids:
+        warnings.append(f"{_columns(ids)} {'is' if len(ids) == 1 else 'are'} unique per row (an ID?), "
+                        f"which cannot generalise; list {'it' if len(ids) == 1 else 'them'} in "
+                        "preprocess.drop")
+    return tuple(warnings)
+
+
+def _columns(names: list[Any], most: int = 8) -> str:
+    shown = ", ".join(repr(str(c)) for c in names[:most])
+    return ("column " if len(names) == 1 else "columns ") + shown + (
+        f" and {len(names) - most} more" if len(names) > most else "")

@@ -65,6 +65,11 @@ def _tabular(dataset: Dataset, splits: Splits, preprocessed: Any) -> dict[str, A
             "n_features": preprocessed.n_features,
             "pca_components": preprocessed.pca_components,
             "pca_variance": preprocessed.pca_variance,
+            # preprocess.dates: what each date column became, and the earliest
+            # training date its "<column>_days" counts from.
+            "dates": [{"column": column, "earliest": earliest, "features": [
+                f"{column}_{part}" for part in ("year", "month", "weekday", "days")]}
+                for column, earliest in getattr(preprocessed, "dates", ())],
         },
     }
 
@@ -137,6 +142,12 @@ def summarize(dataset: Dataset, splits: Splits, preprocessed: Any = None) -> dic
         "class_counts": {name: np.bincount(part.y, minlength=dataset.n_classes).tolist()
                          for name, part in parts.items()},
     }
+    if splits.duplicates is not None:
+        # Exact duplicates found, what split.dedupe did, and how many test samples
+        # are also training samples (``n_samples`` above counts what was split).
+        summary["duplicates"] = splits.duplicates.as_dict()
+    # Rows the loader dropped (bad rows), by reason, where the source says so.
+    summary["dropped"] = {str(k): int(v) for k, v in dataset.dropped.items()}
     if dataset.kind == "image":
         summary["samples"] = _samples(dataset, splits)
     if dataset.kind == "tabular" and preprocessed is not None:
