@@ -4,6 +4,7 @@ wrong, what would be valid."""
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import inspect
 import json
@@ -13,10 +14,11 @@ from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import (AfterValidator, BaseModel, ConfigDict, Field, ValidationError,
-                      field_validator, model_validator)
+                      field_validator, model_serializer, model_validator)
 
 from benchmark.errors import UserError
 from benchmark.registry import unknown_name_message
+from benchmark.space import is_finite, shown
 
 
 class PathError(ValueError):
@@ -28,8 +30,40 @@ class PathError(ValueError):
         self.message = message
 
 
+def _unknown(kind: str, name: Any, valid: list[str]) -> str:
+    """``unknown_name_message`` with a long name cut: error lines stay short."""
+    text = name if isinstance(name, str) else str(name)
+    return unknown_name_message(kind, text if len(text) <= 60 else text[:57] + "...", valid)
+
+
+# Names that become file and folder names (reports/<suite>/, figures/roc-<data>-<model>.svg).
+NAME_PATTERN = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}")
+NAME_RULE = ("letters, digits, '_', '-' and '.' (not first), at most 64 characters, "
+             "as it names files and folders")
+
+
+def _path_name(name: str) -> str:
+    if not NAME_PATTERN.fullmatch(name):
+        raise ValueError(f"{shown(name, 40)} is not a valid name; use {NAME_RULE}")
+    return name
+
+
+PathName = Annotated[str, AfterValidator(_path_name)]
+
+# Seeds count up from the suite's (one per trial, per repeat + 10,000): a seed
+# below 2**31 keeps them all within what NumPy and scikit-learn accept (< 2**32).
+MAX_SEED = 2**31 - 1
+
+
+def _seed(value: int | None) -> int | None:
+    if value is not None and not 0 <= value <= MAX_SEED:
+        raise ValueError(f"a seed is an integer from 0 to {MAX_SEED}, got {shown(value)}")
+    return value
+
+
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # strict: no coercion (n_trials: true or "1" is not 1); no NaN or infinity in any number.
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
 
     @model_validator(mode="before")
     @classmethod
@@ -38,7 +72,7 @@ class _Strict(BaseModel):
             valid = list(cls.model_fields)
             for key in data:
                 if key not in valid:
-                    raise PathError((str(key),), unknown_name_message("key", key, valid))
+                    raise PathError((str(key),), _unknown("key", key, valid))
         return data
 
 
@@ -55,7 +89,7 @@ def _optuna_class(module: str, table: dict[str, str], kind: str, name: str):
     import optuna
 
     if name not in table:
-        raise ValueError(unknown_name_message(kind, name, list(table)))
+        raise ValueError(_unknown(kind, name, list(table)))
     return getattr(getattr(optuna, module), table[name])
 
 
@@ -75,11 +109,63 @@ class _Component(_Strict):
         accepted = [p for p in inspect.signature(cls).parameters if p not in {"self", "seed"}]
         for option in self.options:
             if option not in accepted:
-                raise PathError(("options", option), unknown_name_message(
+                raise PathError(("options", option), _unknown(
                     f"option of {kind} {self.name!r}:", option, accepted))
+        # Optuna checks some options when it builds the object and others only when
+        # it first samples or prunes: build it and try it on a throwaway study, so
+        # that run never fails on them.
+        key = (kind, self.name, json.dumps(self.options, sort_keys=True, default=repr))
+        if key not in _TRIED:
+            try:
+                _try_out(kind, self.instantiate(module, table, **({"seed": 0} if kind == "sampler"
+                                                                 else {})))
+                _TRIED[key] = None
+            except Exception as error:
+                _TRIED[key] = _error_text(error)
+        if _TRIED[key] is not None:
+            options = f" with options {shown(self.options)}" if self.options else ""
+            raise ValueError(f"{kind} {self.name!r}{options} fails: {_TRIED[key]}")
 
     def instantiate(self, module: str, table: dict[str, str], **extra: Any):
         return _optuna_class(module, table, "", self.name)(**self.options, **extra)
+
+
+# What _try_out said of each (kind, name, options) tried: None when it worked.
+_TRIED: dict[tuple[str, str, str], str | None] = {}
+
+
+def _error_text(error: BaseException) -> str:
+    """An exception as the tail of a one-line message."""
+    text = " ".join(str(error).split()) or type(error).__name__
+    if isinstance(error, ImportError):
+        text += " (a package it needs is not installed)"
+    return text if len(text) <= 160 else text[:157] + "..."
+
+
+def _try_out(kind: str, component: Any) -> None:
+    """Two trials of an in-memory study with ``component`` as its sampler or pruner."""
+    import warnings
+
+    import optuna
+    from optuna.distributions import (CategoricalDistribution, FloatDistribution,
+                                      IntDistribution)
+
+    space = {"x": FloatDistribution(0, 1), "n": IntDistribution(1, 4),
+             "c": CategoricalDistribution(["a", "b"])}
+    verbosity = optuna.logging.get_verbosity()
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            study = optuna.create_study(**{kind: component})
+            for number in range(2):
+                trial = study.ask(space)
+                for step in range(2):
+                    trial.report(float(number + step), step)
+                    trial.should_prune()
+                study.tell(trial, float(number))
+    finally:
+        optuna.logging.set_verbosity(verbosity)
 
 
 class Sampler(_Component):
@@ -119,7 +205,18 @@ class Split(_Strict):
     validation: Annotated[float, AfterValidator(_fraction)] = 0.15
     test: Annotated[float, AfterValidator(_fraction)] = 0.15
     stratify: bool = True
-    seed: int | None = None
+    seed: Annotated[int | None, AfterValidator(_seed)] = None
+    # Exact duplicates kept in one split only (so no test sample is also a training
+    # sample). Unset (null): true for images, false for tabular data.
+    dedupe: bool | None = None
+
+    @model_serializer(mode="wrap")
+    def _dedupe_only_when_set(self, handler: Any) -> dict[str, Any]:
+        # Unset, it is left out, so suites written before it keep their hash.
+        data = handler(self)
+        if self.dedupe is None:
+            data.pop("dedupe", None)
+        return data
 
     @model_validator(mode="after")
     def _sums_to_one(self) -> Split:
@@ -165,13 +262,23 @@ class Preprocess(_Strict):
     ordinal: dict[str, Annotated[list[str | int | float], Field(min_length=1)]] = Field(default_factory=dict)
     binarize: dict[str, Binarize] = Field(default_factory=dict)
     one_hot: list[str] = Field(default_factory=list)
+    # Date columns -> year, month, day of week, days since the earliest training date.
+    dates: list[str] = Field(default_factory=list)
     scale: Literal["standard", "minmax"] | None = None
     pca: Annotated[int | float | None, AfterValidator(_variance_or_count)] = None
+
+    @model_serializer(mode="wrap")
+    def _dates_only_when_set(self, handler: Any) -> dict[str, Any]:
+        # Empty, it is left out, so suites written before it keep their hash.
+        data = handler(self)
+        if not self.dates:
+            data.pop("dates", None)
+        return data
 
     @model_validator(mode="after")
     def _one_encoding_per_column(self) -> Preprocess:
         owner: dict[str, str] = {}
-        for key in ("drop", "ordinal", "binarize", "one_hot"):
+        for key in ("drop", "ordinal", "binarize", "one_hot", "dates"):
             for column in getattr(self, key):
                 if column in owner:
                     raise PathError((key,), f"column {column!r} is in both {owner[column]} and {key}; "
@@ -198,7 +305,7 @@ class DatasetEntry(_Strict):
         from benchmark.datasets import sources
 
         if source not in sources:
-            raise ValueError(unknown_name_message("dataset source", source, sources.names()))
+            raise ValueError(_unknown("dataset source", source, sources.names()))
         return source
 
     @model_validator(mode="after")
@@ -214,7 +321,7 @@ class DatasetEntry(_Strict):
                 raise PathError(("options",), f"source {self.source!r} needs options.{option}")
         for option in self.options:
             if option not in accepted:
-                raise PathError(("options", option), unknown_name_message(
+                raise PathError(("options", option), _unknown(
                     f"option of source {self.source!r}:", option, accepted))
         if self.preprocess is not None and source.kind != "tabular":
             raise PathError(("preprocess",), f"preprocess applies to tabular data; "
@@ -232,9 +339,25 @@ class DatasetEntry(_Strict):
         return self.source_spec.kind
 
 
+def _non_finite(value: Any) -> Any:
+    """The first NaN, infinity or too-large number in ``value`` (searched or fixed), else None."""
+    if isinstance(value, int | float) and not is_finite(value):
+        return value
+    for part in value.values() if isinstance(value, dict) else \
+            value if isinstance(value, list) else ():
+        found = _non_finite(part)
+        if found is not None:
+            return found
+    return None
+
+
 def _space_entry(spec: Any) -> Any:
     from benchmark.space import is_searched, to_distribution
 
+    bad = _non_finite(spec)
+    if bad is not None:
+        raise ValueError(f"{shown(bad)} is not a finite number; NaN, infinities and numbers "
+                         "beyond a float's range cannot be searched or set")
     if is_searched(spec):
         to_distribution(spec)
     return spec
@@ -242,7 +365,7 @@ def _space_entry(spec: Any) -> Any:
 
 class ModelEntry(_Strict):
     model: str
-    name: str | None = None
+    name: PathName | None = None
     # Trials train on at most this many rows (stratified); the final refit uses all.
     search_sample: Annotated[int, Field(ge=10)] | None = None
     search: dict[str, Annotated[Any, AfterValidator(_space_entry)]] = Field(default_factory=dict)
@@ -253,21 +376,30 @@ class ModelEntry(_Strict):
         from benchmark.models import models
 
         if model not in models:
-            raise ValueError(unknown_name_message("model", model, models.names()))
+            raise ValueError(_unknown("model", model, models.names()))
         return model
 
     @model_validator(mode="after")
     def _known_parameters(self) -> ModelEntry:
-        from pydantic import TypeAdapter
-
         from benchmark.space import is_searched
 
-        valid = list(self.parameter_defaults())
+        defaults = self.parameter_defaults()
+        valid = list(defaults)
         types = self.parameter_types()
-        for key, spec in self.search.items():
+        for key, spec in list(self.search.items()):
             if key not in valid:
-                raise PathError(("search", key), unknown_name_message(
+                raise PathError(("search", key), _unknown(
                     f"parameter of model {self.model!r}:", key, valid))
+            if is_searched(spec) and "choices" not in spec:
+                spec = self._typed_range(key, spec, types.get(key), defaults[key])
+            # scikit-learn's own check of each value (Keras builders have none: their
+            # knobs are checked against their declared types below).
+            for value in _extremes(spec):
+                problem = self.spec.parameter_problem(key, value)
+                if problem:
+                    problem = re.sub(r"\.?\s*Got .* instead\.?$", "", " ".join(problem.split()))
+                    raise PathError(("search", key),
+                                    f"{shown(value)} is not valid for {self.model}: {problem}")
             if key not in types:
                 continue
             if is_searched(spec) and "choices" not in spec and _is_choice_type(types[key]):
@@ -276,18 +408,57 @@ class ModelEntry(_Strict):
                     f"with 'choices', not a range"))
             for value in _extremes(spec):
                 try:
-                    TypeAdapter(types[key]).validate_python(value, strict=True)
+                    _adapter(types[key]).validate_python(value, strict=True)
                 except ValidationError:
                     names = literal_values(types[key])
-                    raise PathError(("search", key), unknown_name_message(
+                    raise PathError(("search", key), _unknown(
                         f"{key} of {self.model}:", value, list(names)) if isinstance(value, str)
                         and names and all(isinstance(n, str) for n in names)
-                        else f"{value!r} is not a valid {key} of {self.model}; "
+                        else f"{shown(value)} is not a valid {key} of {self.model}; "
                              f"valid: {_type_name(types[key])}") from None
         problem = self.image_size_problem()
         if problem:
             raise PathError(("search", problem[0]), problem[1])
         return self
+
+    def _typed_range(self, key: str, spec: dict[str, Any], annotation: Any, default: Any) -> Any:
+        """A range over a knob whose type is known (its annotation, or else its
+        default: scikit-learn's ``C=1.0`` is a float, ``n_estimators=100`` an int)
+        follows that type rather than how its bounds are written: a float knob
+        with integer bounds (``C: {low: 1, high: 100}``) is a float range (stored
+        as ``type: float``, so the search draws floats); an int knob with a float
+        bound the model refuses is one line. An explicit ``type:`` is kept."""
+        from benchmark.space import _is_int
+
+        kind = _number_kind(annotation, default)
+        if spec.get("type") is not None or kind is None:
+            return spec
+        written = {k: spec[k] for k in ("low", "high", "step") if spec.get(k) is not None}
+        if kind == "float" and all(_is_int(v) for v in written.values()):
+            as_float = {**spec, "type": "float"}
+            # Only where the model takes the bounds as floats: a knob that also takes
+            # a count as an integer (HistGradientBoosting's validation_fraction: a
+            # fraction, or a number of rows) keeps bounds valid only as integers, and
+            # bounds valid in neither form are refused below as written (C: -5).
+            for value in _extremes(as_float):
+                if annotation is None and self.spec.parameter_problem(key, value):
+                    return spec
+                if annotation is not None:
+                    try:
+                        _adapter(annotation).validate_python(value, strict=True)
+                    except ValidationError:
+                        return spec
+            self.search[key] = as_float  # the model is frozen, its dict is not
+            return as_float
+        floats = {k: v for k, v in written.items() if not _is_int(v)}
+        # (Keras knobs: the type check in _known_parameters says it; scikit-learn
+        # knobs that also take a fraction, min_samples_split: 0.05, pass)
+        if kind == "int" and floats and annotation is None and any(
+                self.spec.parameter_problem(key, v) for v in _extremes(spec)):
+            raise PathError(("search", key), (
+                f"{key} of {self.model} takes integers (default {shown(default)}), so its range "
+                f"needs integer bounds, got {', '.join(f'{k}={shown(v)}' for k, v in floats.items())}"))
+        return spec
 
     def image_size_problem(self, native: int | None = None,
                            dataset: str = "the data set") -> tuple[str, str] | None:
@@ -351,17 +522,52 @@ class ModelEntry(_Strict):
         return {**TRAINING_TYPES.get(spec.family, {}), **spec.parameter_types()}
 
 
+@functools.lru_cache(maxsize=None)
+def _adapter(annotation: Any) -> Any:
+    """A knob type's pydantic TypeAdapter (built once: building costs more than checking)."""
+    from pydantic import TypeAdapter
+
+    return TypeAdapter(annotation)
+
+
 def _extremes(spec: Any) -> list[Any]:
     """The values of a search entry worth checking, against a knob's type or an
     architecture's shape arithmetic: the fixed value, every choice, or a range's
-    two ends (sizes grow monotonically)."""
-    from benchmark.space import is_searched
+    two ends (sizes grow monotonically), as the search draws them (floats from a
+    range of ``type: float`` with integer ends)."""
+    from benchmark.space import is_searched, to_distribution
 
     if not is_searched(spec):
         return [spec]
     if "choices" in spec:
         return list(spec["choices"])
+    # As written (messages quote the suite), unless the search draws floats from
+    # integer ends (type: float, or a float step).
+    distribution = to_distribution(spec)
+    if spec.get("type") is not None or isinstance(distribution.low, float) and not (
+            isinstance(spec["low"], float) or isinstance(spec["high"], float)):
+        return [distribution.low, distribution.high]
     return [spec["low"], spec["high"]]
+
+
+def _number_kind(annotation: Any, default: Any) -> str | None:
+    """'float' or 'int' when a knob's number type is known: from its annotation
+    (Keras builders: ``dropout: float``), else from its default (scikit-learn's
+    get_params(): ``C=1.0`` is a float, ``n_estimators=100`` an int); None when
+    it is neither or not known (a default of None, a string, a bool)."""
+    import typing
+
+    if annotation is not None:
+        while typing.get_origin(annotation) is Annotated:
+            annotation = typing.get_args(annotation)[0]
+        if typing.get_origin(annotation) is Literal:
+            return None
+        parts = [a for a in typing.get_args(annotation) if a is not type(None)] or [annotation]
+        kinds = {"float" if a is float else "int" if a is int else None for a in parts}
+        return kinds.pop() if len(kinds) == 1 else None
+    if isinstance(default, bool):
+        return None
+    return "float" if isinstance(default, float) else "int" if isinstance(default, int) else None
 
 
 def _is_choice_type(annotation: Any) -> bool:
@@ -389,6 +595,12 @@ def _type_name(annotation: Any) -> str:
 
     if typing.get_origin(annotation) is Literal:
         return ", ".join(repr(a) for a in typing.get_args(annotation))
+    if typing.get_origin(annotation) is Annotated:  # bounds (annotated_types): ">= 1"
+        base, *bounds = typing.get_args(annotation)
+        ops = {"gt": ">", "ge": ">=", "lt": "<", "le": "<="}
+        limits = [f"{op} {getattr(b, k)}" for b in bounds for k, op in ops.items()
+                  if getattr(b, k, None) is not None]
+        return _type_name(base) + (" " + " and ".join(limits) if limits else "")
     if annotation is type(None):
         return "null"
     args = typing.get_args(annotation)
@@ -405,12 +617,13 @@ class Study(_Strict):
     timeout: Annotated[float, Field(gt=0)] | None = None
     metric: str = "accuracy"
     direction: Literal["maximize", "minimize"] | None = None
-    seed: int = 0
+    seed: Annotated[int, AfterValidator(_seed)] = 0
     # Score trials by k-fold cross-validation on the training split instead of
     # the hold-out validation split (scikit-learn models).
     cv_folds: Annotated[int, Field(ge=2, le=50)] | None = None
-    # Tune the decision threshold of a binary classifier on validation data
-    # (Youden's J or F1); the final evaluation applies it, unchanged, to the test split.
+    # Tune the decision threshold of a binary classifier (Youden's J or F1) on the
+    # validation split, or with cv_folds on the out-of-fold predictions of the whole
+    # training split; the final evaluation applies it, unchanged, to the test split.
     threshold: Literal["youden", "f1"] | None = None
 
     @field_validator("metric")
@@ -419,7 +632,7 @@ class Study(_Strict):
         from benchmark.metrics import metrics
 
         if metric not in metrics:
-            raise ValueError(unknown_name_message("metric", metric, metrics.names()))
+            raise ValueError(_unknown("metric", metric, metrics.names()))
         return metric
 
     @model_validator(mode="after")
@@ -466,8 +679,19 @@ class Nightly(_Strict):
     history: Annotated[int, Field(ge=0, le=365)] = 7
     # A training-time slowdown counts beyond this factor (same machine only).
     slowdown: Annotated[float, Field(gt=1)] = 1.2
+    # A training-time change smaller than this many seconds (median refit) is
+    # never slower or faster, whatever its ratio: tiny times are noise.
+    min_seconds: Annotated[float, Field(ge=0)] = 1.0
     # A run id to compare every night against, instead of the last good run.
     baseline: str | None = None
+
+    @model_serializer(mode="wrap")
+    def _min_seconds_only_when_changed(self, handler: Any) -> dict[str, Any]:
+        # At its default it is left out, so suites written before it keep their hash.
+        data = handler(self)
+        if self.min_seconds == 1.0:
+            data.pop("min_seconds", None)
+        return data
 
 
 # What a suite's report: section may choose (all by default), in report order.
@@ -488,7 +712,7 @@ class Report(_Strict):
 
 
 class Suite(_Strict):
-    name: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]+$")]
+    name: PathName
     description: str = ""
     datasets: Annotated[dict[str, DatasetEntry], Field(min_length=1)]
     models: Annotated[list[ModelEntry], Field(min_length=1)]
@@ -497,6 +721,15 @@ class Suite(_Strict):
     execution: Execution = Field(default_factory=Execution)
     report: Report = Field(default_factory=Report)
     nightly: Nightly = Field(default_factory=Nightly)
+
+    @field_validator("datasets", mode="before")
+    @classmethod
+    def _dataset_names(cls, datasets: Any) -> Any:
+        for name in datasets if isinstance(datasets, dict) else ():
+            if not isinstance(name, str) or not NAME_PATTERN.fullmatch(name):
+                raise PathError((str(name),), f"{shown(name, 40)} is not a valid data set name; "
+                                              f"use {NAME_RULE}")
+        return datasets
 
     @model_validator(mode="after")
     def _compatible(self) -> Suite:
@@ -541,13 +774,148 @@ class Suite(_Strict):
 def format_location(loc: tuple[str | int, ...]) -> str:
     text = ""
     for part in loc:
-        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+        if not isinstance(part, int):
+            # A key that would break the line or run long is quoted and cut.
+            part = str(part)
+            part = part if part.isprintable() and 0 < len(part) <= 40 else shown(part, 40)
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else part)
     return text
 
 
-def _first_error(error: ValidationError) -> tuple[str, str]:
+# Error lines are one line, and short: values are quoted cut (``shown``); this
+# bounds what is left (a valid-names list, a library's message).
+MAX_MESSAGE = 400
+
+
+def _one_line(message: str) -> str:
+    message = " ".join(message.split())
+    return message if len(message) <= MAX_MESSAGE else message[:MAX_MESSAGE - 3] + "..."
+
+
+# ---------------------------------------------------------------- YAML
+
+# Values a suite may hold once its aliases (*name) are expanded: a few kilobytes
+# of anchors and aliases can otherwise stand for 10**9 values ("billion laughs").
+MAX_VALUES = 100_000
+
+
+class SuiteYAMLError(yaml.YAMLError):
+    """YAML that parses but is refused: a duplicate key, an alias bomb."""
+
+    def __init__(self, where: tuple[str | int, ...], message: str) -> None:
+        super().__init__(message)
+        self.where = where
+        self.message = message
+
+
+class SuiteLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # libyaml's parser when built
+    """PyYAML's safe loader (no tag constructs a Python object), plus: a key given
+    twice in a mapping is refused with both lines, and the document is checked
+    for its size with aliases expanded before anything is built from it."""
+
+    def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
+        # An explicit tag on a value it does not fit (``!!bool seed``, ``!!int x``)
+        # makes PyYAML's constructors raise KeyError or ValueError: a YAML error here.
+        try:
+            return super().construct_object(node, deep)
+        except (ArithmeticError, LookupError, TypeError, ValueError) as error:
+            tag = node.tag.replace("tag:yaml.org,2002:", "!!")
+            value = shown(node.value, 40) if isinstance(node, yaml.ScalarNode) else "this value"
+            raise yaml.constructor.ConstructorError(
+                None, None, f"{value} is not a valid {shown(tag, 40)[1:-1]}" + (
+                    "" if isinstance(error, LookupError) else f" ({_error_text(error)})"),
+                node.start_mark) from None
+
+    def get_single_node(self) -> yaml.Node | None:
+        node = super().get_single_node()
+        if node is not None:
+            self._check(node, (), {}, set())
+        return node
+
+    def _check(self, node: yaml.Node, where: tuple[str | int, ...], sizes: dict[int, int],
+               open_: set[int]) -> int:
+        """The number of values under ``node`` with aliases expanded (an alias is
+        the same node object as its anchor, so each is counted once per use but
+        walked once)."""
+        if id(node) in sizes:
+            return sizes[id(node)]
+        if id(node) in open_:
+            raise SuiteYAMLError(where, "an alias (*name) refers to a value that contains it; "
+                                        "write the values out")
+        open_.add(id(node))
+        total = 1
+        if isinstance(node, yaml.SequenceNode):
+            for index, child in enumerate(node.value):
+                total += self._check(child, where + (index,), sizes, open_)
+        elif isinstance(node, yaml.MappingNode):
+            lines: dict[Any, int] = {}
+            for key_node, value_node in node.value:
+                key: Any = key_node.tag  # a merge key (<<) or a structure as a key
+                if isinstance(key_node, yaml.ScalarNode) and key_node.tag != "tag:yaml.org,2002:merge":
+                    key = self.construct_object(key_node)
+                    line = key_node.start_mark.line + 1
+                    if key in lines:
+                        raise SuiteYAMLError(where + (str(key),), (
+                            f"duplicate key (lines {lines[key]} and {line}); keep one"))
+                    lines[key] = line
+                total += self._check(key_node, where, sizes, open_)
+                total += self._check(value_node, where + (str(key),), sizes, open_)
+        if total > MAX_VALUES:
+            raise SuiteYAMLError(where, f"aliases (*name) expand this to more than {MAX_VALUES:,} "
+                                        "values; write the values out")
+        open_.discard(id(node))
+        sizes[id(node)] = total
+        return total
+
+
+# Dates stay the text they are written as; binary data, sets and ordered pairs
+# have no place in a suite.
+SuiteLoader.add_constructor("tag:yaml.org,2002:timestamp", SuiteLoader.construct_yaml_str)
+for _tag in ("binary", "set", "omap", "pairs"):
+    SuiteLoader.add_constructor(f"tag:yaml.org,2002:{_tag}", SuiteLoader.construct_undefined)
+
+
+def load_yaml(text: str) -> Any:
+    """A suite's YAML text as Python data; yaml.YAMLError (SuiteYAMLError) says why not."""
+    return yaml.load(text, Loader=SuiteLoader)
+
+
+def _yaml_problem(error: yaml.YAMLError) -> str:
+    """``where: problem`` of a YAML error, one line."""
+    if isinstance(error, SuiteYAMLError):
+        where = format_location(error.where)
+        return f"{where}: {error.message}" if where else error.message
+    mark = getattr(error, "problem_mark", None)
+    where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+    problem = getattr(error, "problem", None) or (str(error).splitlines() or [""])[0]
+    context, context_mark = getattr(error, "context", None), getattr(error, "context_mark", None)
+    if context and problem:  # "second occurrence (found duplicate anchor 'a'; first occurrence at line 3)"
+        problem += f" ({context}" + (f" at line {context_mark.line + 1}" if context_mark else "") + ")"
+    return f"invalid YAML{where}: {problem}"
+
+
+def _input_location(loc: tuple[str | int, ...], data: Any, missing: bool) -> tuple[str | int, ...]:
+    """The parts of pydantic's ``loc`` that are keys of the suite as written: not
+    the member a union tried (``positive_class.str``) or a dict's ``[key]``."""
+    kept: list[str | int] = []
+    node = data
+    for index, part in enumerate(loc):
+        if isinstance(node, dict) and part in node or (
+                isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node)):
+            kept.append(part)
+            node = node[part]
+        elif missing and index == len(loc) - 1:
+            kept.append(part)
+        else:  # a union member's tag, or a key a before-validator made
+            node = None
+    return tuple(kept)
+
+
+def _first_error(error: ValidationError, data: Any = None) -> tuple[str, str]:
     detail = error.errors(include_url=False)[0]
     loc = tuple(p for p in detail["loc"] if not (isinstance(p, str) and p.startswith("function-")))
+    if data is not None:
+        loc = _input_location(loc, data, detail["type"] == "missing")
     cause = (detail.get("ctx") or {}).get("error")
     if isinstance(cause, PathError):
         return format_location(loc + cause.subpath), cause.message
@@ -556,25 +924,49 @@ def _first_error(error: ValidationError) -> tuple[str, str]:
     if detail["type"] in {"missing"}:
         message = "required key is missing"
     elif "input" in detail and detail["type"] not in {"value_error", "assertion_error"}:
-        message += f", got {detail['input']!r}"
+        message += f", got {shown(detail['input'])}"
     return format_location(loc), message
 
 
+def _key_path(dotted: str) -> list[str | int]:
+    """``models[0].search.C`` -> ['models', 0, 'search', 'C']."""
+    if not re.fullmatch(r"[^.\[\]]+(\[[0-9]+\])*(\.[^.\[\]]+(\[[0-9]+\])*)*", dotted):
+        raise UserError(f"--set {shown(dotted)}: not a key path; write KEY.PATH=VALUE, e.g. "
+                        "study.n_trials=50 or models[0].search.epochs=3")
+    return [name or int(index) for name, index in re.findall(r"([^.\[\]]+)|\[([0-9]+)\]", dotted)]
+
+
 def _set_path(data: dict[str, Any], dotted: str, value: Any) -> None:
-    parts = [int(p) if p.isdigit() else p for p in re.split(r"\.|\[(\d+)\]", dotted) if p]
+    parts = _key_path(dotted)
     node: Any = data
-    for depth, part in enumerate(parts[:-1]):
+    for depth, part in enumerate(parts):
+        here = format_location(tuple(parts[:depth]))
+        rest = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in parts[depth + 1:])
+        last = depth == len(parts) - 1
         if isinstance(node, list):
-            if not isinstance(part, int) or part >= len(node):
-                raise UserError(f"--set {dotted}: {format_location(tuple(parts[:depth + 1]))} "
-                                f"is not an index of a list of {len(node)}")
-            node = node[part]
+            if isinstance(part, str) and part.isdigit():
+                part = int(part)  # models.0.x, as earlier versions (and nightly scripts) wrote it
+            if not isinstance(part, int):
+                raise UserError(f"--set {dotted}: {here} is a list; use {here}[INDEX].{part}{rest}"
+                                + (f" (INDEX 0 to {len(node) - 1})" if node else ""))
+            if part >= len(node):
+                entries = f"{len(node)} entries ({here}[0] to {here}[{len(node) - 1}])" if node \
+                    else "no entries"
+                raise UserError(f"--set {dotted}: {here} has {entries}, so there is no "
+                                f"{here}[{part}]")
+        elif isinstance(node, dict):
+            if isinstance(part, int):
+                names = shown(", ".join(map(str, node)), 60)[1:-1]
+                raise UserError(f"--set {dotted}: {here} is a mapping, not a list; use "
+                                f"{here}.NAME{rest}" + (f" (NAME one of: {names})" if node else ""))
+            if not last and node.get(part) is None:
+                node[part] = {}
         else:
-            node = node.setdefault(part, {})
-            if not isinstance(node, dict | list):
-                raise UserError(f"--set {dotted}: {format_location(tuple(parts[:depth + 1]))} "
-                                f"holds {node!r}, not a mapping")
-    node[parts[-1]] = value
+            raise UserError(f"--set {dotted}: {here} holds {shown(node)}, not a mapping or a list")
+        if last:
+            node[part] = value
+        else:
+            node = node[part]
 
 
 def apply_overrides(data: dict[str, Any], overrides: list[str]) -> None:
@@ -584,7 +976,9 @@ def apply_overrides(data: dict[str, Any], overrides: list[str]) -> None:
         if not sep or not key:
             raise UserError(f"--set {override!r}: expected KEY.PATH=VALUE, e.g. study.n_trials=50")
         try:
-            value = yaml.safe_load(raw)
+            value = load_yaml(raw)
+        except SuiteYAMLError as error:
+            raise UserError(_one_line(f"--set {key.strip()}: {_yaml_problem(error)}")) from None
         except yaml.YAMLError:
             value = raw
         _set_path(data, key.strip(), value)
@@ -592,14 +986,18 @@ def apply_overrides(data: dict[str, Any], overrides: list[str]) -> None:
 
 def parse(data: Any, *, origin: str) -> Suite:
     if not isinstance(data, dict):
-        raise UserError(f"{origin}: a suite must be a YAML mapping, got {type(data).__name__}")
+        got = "an empty file" if data is None else f"{type(data).__name__} {shown(data, 40)}"
+        raise UserError(f"{origin}: a suite must be a YAML mapping (datasets:, models:, ...), "
+                        f"got {got}")
     try:
         return Suite.model_validate(data)
     except PathError as error:  # raised by the top-level key check, outside pydantic's wrapping
-        raise UserError(f"{origin}: {format_location(error.subpath)}: {error.message}") from None
+        raise UserError(_one_line(f"{origin}: {format_location(error.subpath)}: "
+                                  f"{error.message}")) from None
     except ValidationError as error:
-        where, message = _first_error(error)
-        raise UserError(f"{origin}: {where}: {message}" if where else f"{origin}: {message}") from None
+        where, message = _first_error(error, data)
+        raise UserError(_one_line(f"{origin}: {where}: {message}" if where
+                                  else f"{origin}: {message}")) from None
 
 
 def read(path: str | Path, overrides: list[str] | None = None) -> tuple[Suite, str]:
@@ -609,21 +1007,25 @@ def read(path: str | Path, overrides: list[str] | None = None) -> tuple[Suite, s
         text = path.read_text()
     except FileNotFoundError:
         raise UserError(f"{path}: no such suite file") from None
-    except (IsADirectoryError, PermissionError, UnicodeDecodeError) as error:
-        raise UserError(f"{path}: cannot read the suite: {error}") from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise UserError(_one_line(f"{path}: cannot read the suite: {error}")) from None
     try:
-        data = yaml.safe_load(text)
+        data = load_yaml(text)
     except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        problem = getattr(error, "problem", None) or str(error).splitlines()[0]
-        raise UserError(f"{path}: invalid YAML{where}: {problem}") from None
+        raise UserError(_one_line(f"{path}: {_yaml_problem(error)}")) from None
+    except RecursionError:
+        raise UserError(f"{path}: invalid YAML: nested too deeply") from None
     if overrides:
-        if not isinstance(data, dict):
+        if data is None:
             data = {}
-        apply_overrides(data, overrides)
-        text = yaml.safe_dump(data, sort_keys=False)
+        if isinstance(data, dict):  # anything else is refused by parse
+            apply_overrides(data, overrides)
+            text = yaml.safe_dump(data, sort_keys=False)
     if isinstance(data, dict) and "name" not in data:
+        if not NAME_PATTERN.fullmatch(path.stem):
+            raise UserError(_one_line(
+                f"{path}: name: the suite has no 'name:', and its file name {shown(path.stem)} "
+                f"is not a valid name ({NAME_RULE}); add a 'name:'"))
         data = {"name": path.stem, **data}
     return parse(data, origin=str(path)), text
 

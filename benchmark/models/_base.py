@@ -49,6 +49,12 @@ class ModelSpec:
         hints = typing.get_type_hints(self.build)
         return {name: hints[name] for name in self.architecture_defaults() if name in hints}
 
+    def parameter_problem(self, name: str, value: Any) -> str | None:
+        """The framework's own complaint about one knob's value, where it has a
+        check of its own (scikit-learn estimators), else None."""
+        check = getattr(self.build, "parameter_problem", None)
+        return check(name, value) if check is not None else None
+
     def min_image_size(self, params: dict[str, Any]) -> int | None:
         """The smallest image side this architecture accepts with the knobs
         ``params`` (defaults filled in), or None when it takes any size."""

@@ -21,6 +21,7 @@ class Estimator:
         # SVC has no probabilities of its own (``probability=`` is deprecated
         # in scikit-learn 1.9): Platt scaling in CalibratedClassifierCV gives them.
         self.calibrated = calibrated
+        self._problems: dict[tuple[str, str, str], str | None] = {}  # parameter_problem's answers
 
     def _class(self):
         return getattr(importlib.import_module(self.module), self.cls)
@@ -28,6 +29,32 @@ class Estimator:
     def parameters(self) -> dict[str, Any]:
         return {name: value for name, value in self._class()().get_params().items()
                 if name not in NOT_SEARCHED and name not in self.fixed and value != "deprecated"}
+
+    def parameter_problem(self, name: str, value: Any) -> str | None:
+        """scikit-learn's own complaint about ``name=value`` (the other parameters
+        at their defaults), or None when it accepts the value. ``fit`` checks the
+        parameters before it looks at the data, so fitting no rows at all checks
+        them without training anything (a 4-row fit with ``max_iter: 1e9`` would
+        not end)."""
+        import warnings
+
+        import numpy as np
+        from sklearn.utils._param_validation import InvalidParameterError
+
+        key = (name, type(value).__name__, repr(value))
+        if key not in self._problems:
+            problem = None
+            estimator = self._class()(**{**self.fixed, name: value})
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                try:
+                    estimator.fit(np.zeros((0, 1)), np.zeros(0))
+                except InvalidParameterError as error:
+                    problem = str(error)
+                except Exception:  # the empty data, refused once the parameters passed
+                    pass
+            self._problems[key] = problem
+        return self._problems[key]
 
     def __call__(self, input_shape: tuple[int, ...] | None = None, n_classes: int = 2, *,
                  seed: int = 0, **params: Any):

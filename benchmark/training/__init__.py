@@ -4,7 +4,9 @@ Trainers live in submodules so that importing this package stays cheap."""
 
 import dataclasses
 import typing
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
+
+from annotated_types import Ge, Gt, Interval
 
 KERAS_OPTIMIZERS = ["adadelta", "adagrad", "adam", "adamax", "adamw", "nadam", "rmsprop", "sgd"]
 
@@ -16,26 +18,28 @@ class KerasTraining:
     would silently turn ReduceLROnPlateau off)."""
 
     optimizer: Literal[tuple(KERAS_OPTIMIZERS)] = "adam"  # type: ignore[valid-type]
-    learning_rate: float = 1e-3
-    batch_size: int = 32
-    epochs: int = 10
+    # Bounds (annotated_types) are checked by validate, with the types.
+    learning_rate: Annotated[float, Gt(0)] = 1e-3
+    batch_size: Annotated[int, Ge(1)] = 32
+    epochs: Annotated[int, Ge(1)] = 10
     # Used by SGD and RMSprop only; Nesterov by SGD only.
-    momentum: float = 0.0
+    momentum: Annotated[float, Interval(ge=0, le=1)] = 0.0
     nesterov: bool = False
     # ReduceLROnPlateau: off while patience is 0.
-    reduce_lr_patience: int = 0
-    reduce_lr_factor: float = 0.1
+    reduce_lr_patience: Annotated[int, Ge(0)] = 0
+    reduce_lr_factor: Annotated[float, Interval(gt=0, lt=1)] = 0.1
     reduce_lr_monitor: Literal["val_loss", "val_accuracy", "loss", "accuracy"] = "val_loss"
-    min_lr: float = 1e-6
+    min_lr: Annotated[float, Ge(0)] = 1e-6
     # EarlyStopping on the validation loss, best weights restored: off while 0.
-    early_stopping_patience: int = 0
+    early_stopping_patience: Annotated[int, Ge(0)] = 0
     # Augmentation of training images (Keras preprocessing layers, training only).
     augment_flip: Literal["none", "horizontal", "vertical", "horizontal_and_vertical"] = "none"
-    augment_shift: float = 0.0  # fraction of the height and width
-    augment_rotation: float = 0.0  # fraction of a full turn
+    augment_shift: Annotated[float, Ge(0)] = 0.0  # fraction of the height and width
+    augment_rotation: Annotated[float, Ge(0)] = 0.0  # fraction of a full turn
     # float16 compute with float32 weights; worth it on a GPU only.
     mixed_precision: bool = False
 
 
 TRAINING_DEFAULTS: dict[str, dict[str, Any]] = {"keras": dataclasses.asdict(KerasTraining())}
-TRAINING_TYPES: dict[str, dict[str, Any]] = {"keras": typing.get_type_hints(KerasTraining)}
+TRAINING_TYPES: dict[str, dict[str, Any]] = {
+    "keras": typing.get_type_hints(KerasTraining, include_extras=True)}
