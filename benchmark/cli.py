@@ -5,6 +5,7 @@ one line and exit code 2. Heavy imports happen inside the commands, so
 from __future__ import annotations
 
 import argparse
+import os
 import shlex
 import sys
 from pathlib import Path
@@ -12,11 +13,31 @@ from pathlib import Path
 from benchmark.errors import UserError
 
 DEFAULT_STORAGE = "sqlite:///reports/benchmark.db"  # = store.DEFAULT_STORAGE, without importing SQLAlchemy
+# Where the storage URL comes from when --storage is not given: a password in it
+# then stays off the command line, which `ps` shows to every user of the machine.
+STORAGE_VARIABLE = "BENCHMARK_STORAGE"
+# Exit status of a run in which no (dataset, model) pair produced a result
+# (= runner.EXIT_NOTHING, without importing the runner).
+EXIT_NOTHING = 4
 
 
-def _add_storage(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--storage", default=DEFAULT_STORAGE, metavar="URL",
-                        help="SQLAlchemy URL of the results database (default: %(default)s)")
+class _Storage(argparse.Action):
+    """``--storage URL``, noting that it was given (it then wins over the variable)."""
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace,
+                 values: object, option_string: str | None = None) -> None:
+        setattr(namespace, self.dest, values)
+        namespace.storage_given = True
+
+
+def _add_storage(parser: argparse.ArgumentParser, reports_dir: bool = True) -> None:
+    # The variable is read by main(), so that --help never prints its URL (nor
+    # the password in it).
+    parser.add_argument("--storage", default=DEFAULT_STORAGE, action=_Storage, metavar="URL",
+                        help=f"SQLAlchemy URL of the results database (default: ${STORAGE_VARIABLE}"
+                             f" when set, else {DEFAULT_STORAGE})")
+    if not reports_dir:
+        return
     parser.add_argument("--reports-dir", default="reports", type=Path, metavar="DIR",
                         help="where reports/<suite>/<run-id>/ folders go (default: %(default)s)")
 
@@ -60,7 +81,8 @@ def build_parser() -> argparse.ArgumentParser:
         "nightly", help="run suites, compare each with its baseline; exit 1 on a regression")
     nightly.add_argument("suites", type=Path, nargs="+", metavar="SUITE")
     nightly.add_argument("--baseline", metavar="RUN_ID",
-                         help="compare with this run instead of the last good run on this machine")
+                         help="compare with this run instead of the last finished run on this "
+                              "machine with the same suite hash (else of the suite)")
     _add_overrides(nightly)
     _add_storage(nightly)
     nightly.add_argument("--quiet", action="store_true", help="no progress output")
@@ -69,12 +91,26 @@ def build_parser() -> argparse.ArgumentParser:
     history.add_argument("suite", help="suite name")
     _add_storage(history)
 
+    export = commands.add_parser(
+        "export", help="a stored run's results as JSON, CSV or a LaTeX table")
+    export.add_argument("run_id", help="a run id, or 'latest'")
+    export.add_argument("--format", default="json", choices=("json", "csv", "latex"),
+                        help="json: everything (like results.json); csv: one row per data set "
+                             "and model (like results.csv); latex: a booktabs comparison table "
+                             "(default: %(default)s)")
+    export.add_argument("--output", type=Path, metavar="FILE",
+                        help="write to FILE instead of printing")
+    _add_storage(export, reports_dir=False)
+
     commands.add_parser("list", help="show registered datasets, models, metrics, samplers, pruners")
     return parser
 
 
 def _command() -> str:
-    return shlex.join(["python", "-m", "benchmark", *sys.argv[1:]])
+    """The command line as run, for the run record: URLs with their password masked."""
+    from benchmark.store import mask_command
+
+    return mask_command(shlex.join(["python", "-m", "benchmark", *sys.argv[1:]]))
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -92,9 +128,25 @@ def _run(args: argparse.Namespace) -> int:
         loaded, text = suite.read(args.suite, args.overrides)
         result = runner.run(loaded, text, storage=args.storage, reports_dir=args.reports_dir,
                             command=_command(), progress=not args.quiet, origin=str(args.suite))
-    print(f"run {result.run_id} finished")
+    if result.nothing:
+        print(f"run {result.run_id} finished without a result")
+    elif result.empty_pairs:
+        names = ", ".join(f"{d} / {m}" for d, m, _ in result.empty_pairs)
+        print(f"run {result.run_id} finished; no result from {len(result.empty_pairs)} of "
+              f"{result.n_pairs} pairs: {names}")
+    else:
+        print(f"run {result.run_id} finished")
+    for line in result.summary:  # the results table (export.table_lines)
+        print(line)
+    if result.summary:
+        print(f"results:     {result.run_dir / 'results.json'} (and results.csv)")
     print(f"HTML report: {result.html}")
     print(f"PDF report:  {result.pdf}")
+    if result.nothing:
+        print(f"error: run {result.run_id}: no (data set, model) pair produced a result, so "
+              f"there is nothing to compare: {runner.describe_pairs(result.empty_pairs)}",
+              file=sys.stderr)
+        return EXIT_NOTHING
     return 0
 
 
@@ -128,6 +180,26 @@ def _report(args: argparse.Namespace) -> int:
     html, pdf = render_run(store, record.id, args.reports_dir / record.suite_name / record.id)
     print(f"HTML report: {html}")
     print(f"PDF report:  {pdf}")
+    return 0
+
+
+def _export(args: argparse.Namespace) -> int:
+    from benchmark import export
+    from benchmark.store import Store
+
+    store = Store(args.storage, create=False)
+    record = store.resolve(args.run_id)
+    text = export.export(store, record.id, args.format)
+    if args.output is None:
+        sys.stdout.write(text)
+        return 0
+    try:
+        args.output.parent.mkdir(parents=True, exist_ok=True)
+        args.output.write_text(text)
+    except OSError as error:
+        raise UserError(f"--output {args.output}: cannot write it ({error.strerror or error})") \
+            from None
+    print(f"run {record.id}: {args.format} written to {args.output}")
     return 0
 
 
@@ -171,7 +243,8 @@ def _compare(args: argparse.Namespace) -> int:
     if baseline.suite_name != current.suite_name:
         print(f"warning: comparing runs of two suites ({baseline.suite_name} and "
               f"{current.suite_name}): only the pairs they share get verdicts", file=sys.stderr)
-    comparison = nightly.compare_runs(store, baseline, current, args.reports_dir)
+    comparison = nightly.compare_runs(store, baseline, current, args.reports_dir,
+                                      baseline_why=nightly.described(args.baseline))
     for line in nightly.summary_lines(comparison):
         print(line)
     print(f"HTML report: {comparison.html}")
@@ -197,7 +270,7 @@ def _history(args: argparse.Namespace) -> int:
 
 
 COMMANDS = {"run": _run, "validate": _validate, "report": _report, "compare": _compare,
-            "nightly": _nightly, "history": _history, "list": _list}
+            "nightly": _nightly, "history": _history, "list": _list, "export": _export}
 
 
 def _terminate(signum: int, frame: object) -> None:
@@ -206,16 +279,47 @@ def _terminate(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
 
+MESSAGE_LIMIT = 500
+
+
 def main(argv: list[str] | None = None) -> int:
     import signal
 
     args = build_parser().parse_args(argv)
+    from_environment = False
+    if "storage" in args and not getattr(args, "storage_given", False) and os.environ.get(
+            STORAGE_VARIABLE):
+        from_environment = True
+        args.storage = os.environ[STORAGE_VARIABLE]
     signal.signal(signal.SIGTERM, _terminate)
     try:
         return COMMANDS[args.command](args)
     except UserError as error:
-        print(f"error: {error}", file=sys.stderr)
+        message = str(error)
+        if "storage" in args and "://" in message:
+            from benchmark.store import scrub
+
+            message = scrub(message, args.storage)  # whatever the message quoted
+        if from_environment and message.startswith("--storage "):
+            # Name where the URL came from (messages say --storage wherever it did).
+            message = f"{STORAGE_VARIABLE}=" + message.removeprefix("--storage ")
+        # One line, of a length a terminal shows: a library's message may quote a
+        # whole structure (scikit-learn listed 2,989 classes in 17 KB).
+        message = " ".join(message.split())
+        if len(message) > MESSAGE_LIMIT:
+            message = message[:MESSAGE_LIMIT - 1] + "…"
+        print(f"error: {message}", file=sys.stderr)
         return error.exit_code
+    except Exception:  # a crash: Python's traceback and exit 1, with the URL's password masked
+        import traceback
+
+        text = traceback.format_exc()
+        if "storage" in args:
+            from benchmark.store import scrub
+
+            text = scrub(text, args.storage)
+        print(text, end="", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("interrupted; a run in progress is marked 'interrupted' in the database (finish it "
               "with: python -m benchmark run --resume RUN_ID)", file=sys.stderr)

@@ -3,9 +3,11 @@
 A verdict per (dataset, model) and metric, in the style of asv: ``better``,
 ``worse`` (a regression), ``unchanged`` (within the noise), ``newly failing``
 (a regression), ``fixed``, ``still failing``, ``new``, ``removed``, or
-``not comparable`` with the reason. Training time gets ``slower`` (a
-regression), ``faster`` or ``unchanged``, between runs on the same machine
-only; across machines the row says so instead.
+``not judged`` with the reason (the search space, the data or the metric
+changed; for training time, different machines): such a row still shows both
+numbers. Training time gets ``slower`` (a regression), ``faster`` or
+``unchanged``, between runs on the same machine only; a change smaller than
+``min_seconds`` is ``unchanged`` whatever its ratio (tiny times are noise).
 
 How a score change is judged (the thresholds come from the suite's
 ``nightly:`` section):
@@ -35,6 +37,14 @@ from benchmark.suite import Nightly as Thresholds
 
 REGRESSIONS = {"worse", "newly failing", "slower"}
 TIME = "training time"
+NOT_JUDGED = "not judged"
+
+
+def _p(value: float) -> str:
+    # Imported here: benchmark.report loads the renderer, which `history` never needs.
+    from benchmark.report.format import p_text
+
+    return p_text(value)
 
 
 def thresholds_of(suite: dict[str, Any]) -> Thresholds:
@@ -140,39 +150,62 @@ def judge_score(baseline: list[float], current: list[float], *, higher_is_better
                            "p_value": None, "band": None}
     gain = change if higher_is_better else -change
     if abs(change) < thresholds.min_change or change == 0:
-        return {**row, "verdict": "unchanged", "why": f"|change| < {thresholds.min_change:g}"}
-    reasons = [f"|change| >= {thresholds.min_change:g}"]
+        return {**row, "verdict": "unchanged",
+                "why": f"|change| {abs(change):.4f} < {thresholds.min_change:g} "
+                       f"(nightly.min_change)"}
+    reasons = [f"|change| {abs(change):.4f} >= {thresholds.min_change:g} (nightly.min_change)"]
     if len(baseline) >= 2 and len(current) >= 2:
         if statistics.pstdev(baseline) == 0 and statistics.pstdev(current) == 0:
-            p_value = 0.0  # every repeat identical within each run: the change is exact
+            # Every repeat identical within each run: the change is exact, no test needed.
+            reasons.append("repeats identical within each run")
         else:
             p_value = float(stats.ttest_ind(current, baseline, equal_var=False).pvalue)
-        row["p_value"] = p_value
-        if not p_value < thresholds.alpha:
-            return {**row, "verdict": "unchanged",
-                    "why": f"Welch t-test p = {p_value:.3f} >= {thresholds.alpha:g} over repeats"}
-        reasons.append(f"Welch p = {p_value:.3g}")
+            row["p_value"] = p_value
+            if not p_value < thresholds.alpha:
+                return {**row, "verdict": "unchanged",
+                        "why": f"Welch t-test over the repeats: {_p(p_value)}, not below "
+                               f"nightly.alpha {thresholds.alpha:g}"}
+            reasons.append(f"Welch t-test {_p(p_value)}, below nightly.alpha {thresholds.alpha:g}")
     row["band"] = band(history or [])
     if row["band"] is not None:
-        if row["band"][0] <= after <= row["band"][1]:
-            return {**row, "verdict": "unchanged",
-                    "why": f"inside the night-to-night band of {len(history)} earlier nights"}
-        reasons.append(f"outside the band of {len(history)} earlier nights")
+        low, high = row["band"]
+        where = f"the night-to-night band {low:.4f}..{high:.4f} of {len(history)} earlier nights"
+        if low <= after <= high:
+            return {**row, "verdict": "unchanged", "why": f"inside {where}"}
+        reasons.append(f"outside {where}")
     return {**row, "verdict": "better" if gain > 0 else "worse", "why": "; ".join(reasons)}
 
 
-def judge_time(baseline: list[float], current: list[float], factor: float) -> dict[str, Any]:
-    """A slowdown counts when the median refit time grew by more than ``factor``
-    and every current refit is slower than every baseline one (so a single
-    noisy repeat cannot make it); a speed-up likewise."""
+def judge_time(baseline: list[float], current: list[float], factor: float,
+               min_seconds: float = 1.0) -> dict[str, Any]:
+    """A slowdown counts when the median refit time changed by at least
+    ``min_seconds`` (tiny times are noise: 0.11 s -> 0.02 s is not a speed-up),
+    grew by more than ``factor``, and every current refit is slower than every
+    baseline one (so a single noisy repeat cannot make it); a speed-up likewise.
+    The reason says which of the three tests decided."""
     before, after = statistics.median(baseline), statistics.median(current)
     ratio = after / before if before > 0 else math.inf
     row = {"baseline": before, "current": after, "change": ratio, "p_value": None, "band": None}
-    if ratio > factor and min(current) > max(baseline):
-        return {**row, "verdict": "slower", "why": f"x{ratio:.2f} > x{factor:g}, no overlap"}
-    if ratio < 1 / factor and max(current) < min(baseline):
-        return {**row, "verdict": "faster", "why": f"x{ratio:.2f} < x{1 / factor:.2f}, no overlap"}
-    return {**row, "verdict": "unchanged", "why": f"x{ratio:.2f} within x{factor:g} or overlapping"}
+    difference = after - before
+    if abs(difference) < min_seconds:
+        return {**row, "verdict": "unchanged",
+                "why": f"median changed by {difference:+.2f} s, less than the {min_seconds:g} s "
+                       f"floor (nightly.min_seconds)"}
+    if 1 / factor <= ratio <= factor:
+        return {**row, "verdict": "unchanged",
+                "why": f"ratio x{ratio:.2f} is within x{1 / factor:.3g}..x{factor:g} "
+                       f"(nightly.slowdown)"}
+    slower = ratio > factor
+    separated = min(current) > max(baseline) if slower else max(current) < min(baseline)
+    beyond = f"ratio x{ratio:.2f} {'>' if slower else '<'} x{factor if slower else 1 / factor:.3g}"
+    if not separated:
+        return {**row, "verdict": "unchanged",
+                "why": f"{beyond}, but the refit times overlap (baseline "
+                       f"{min(baseline):.2f}-{max(baseline):.2f} s, this run "
+                       f"{min(current):.2f}-{max(current):.2f} s)"}
+    return {**row, "verdict": "slower" if slower else "faster",
+            "why": f"{beyond}, {difference:+.2f} s, and every refit "
+                   f"{'slower' if slower else 'faster'} than every baseline refit"}
 
 
 def comparable(baseline: Pair, current: Pair) -> str | None:
@@ -206,8 +239,7 @@ def compare(baseline: RunSummary, current: RunSummary, thresholds: Thresholds,
             continue
         reason = comparable(before, after)
         if reason:
-            rows.append({**base_row, "metric": after.metric, "verdict": "not comparable",
-                         "why": reason})
+            rows.extend(_not_judged(base_row, before, after, reason))
             continue
         if not after.ok or not before.ok:
             verdict = {(True, False): "newly failing", (False, True): "fixed",
@@ -219,21 +251,54 @@ def compare(baseline: RunSummary, current: RunSummary, thresholds: Thresholds,
         for metric in metrics:
             if not before.scores.get(metric) or not after.scores.get(metric):
                 continue
+            # Nights that ran this pair as tonight does (a one-off --set of a fixed
+            # parameter is another configuration, not night-to-night noise).
             nights = [_mean(run.pairs[key].scores.get(metric, [])) for run in history
                       if key in run.pairs and run.pairs[key].ok
-                      and comparable(run.pairs[key], after) is None]
+                      and comparable(run.pairs[key], after) is None
+                      and run.pairs[key].fixed == after.fixed]
             rows.append({**base_row, "metric": metric, **judge_score(
                 before.scores[metric], after.scores[metric],
                 higher_is_better=after.direction == "maximize" if metric == after.metric else True,
                 thresholds=thresholds, history=[n for n in nights if n is not None])})
         if same_machine:
             rows.append({**base_row, "metric": TIME,
-                         **judge_time(before.fit_seconds, after.fit_seconds, thresholds.slowdown)})
+                         **judge_time(before.fit_seconds, after.fit_seconds, thresholds.slowdown,
+                                      thresholds.min_seconds)})
         else:
-            rows.append({**base_row, "metric": TIME, "verdict": "not comparable",
-                         "baseline": statistics.median(before.fit_seconds),
-                         "current": statistics.median(after.fit_seconds), "change": None,
+            rows.append({**base_row, **_time_row(before, after), "verdict": NOT_JUDGED,
                          "why": "different machines"})
+    return rows
+
+
+def _time_row(before: Pair, after: Pair) -> dict[str, Any]:
+    """Both median training times and their ratio, without a verdict."""
+    a, b = before.seconds, after.seconds
+    return {"metric": TIME, "baseline": a, "current": b, "p_value": None, "band": None,
+            "change": b / a if a is not None and b is not None and a > 0 else None}
+
+
+def _not_judged(base_row: dict[str, Any], before: Pair, after: Pair,
+                reason: str) -> list[dict[str, Any]]:
+    """The rows of a pair that cannot be judged (``reason``): both runs' numbers
+    are shown all the same (a changed range is often the point of a run)."""
+    why = reason
+    if not before.ok:
+        why += f"; the baseline failed: {before.error}"
+    if not after.ok:
+        why += f"; this run failed: {after.error}"
+    rows = []
+    metrics = [after.metric] + (["accuracy"] if after.metric != "accuracy" else [])
+    for metric in metrics:
+        a = _mean(before.scores.get(metric, [])) if before.ok else None
+        b = _mean(after.scores.get(metric, [])) if after.ok else None
+        if metric != after.metric and (a is None or b is None):
+            continue  # accuracy only where both runs have it
+        rows.append({**base_row, "metric": metric, "verdict": NOT_JUDGED, "baseline": a,
+                     "current": b, "change": b - a if a is not None and b is not None else None,
+                     "p_value": None, "band": None, "why": why})
+    if before.seconds is not None and after.seconds is not None:
+        rows.append({**base_row, **_time_row(before, after), "verdict": NOT_JUDGED, "why": why})
     return rows
 
 
@@ -283,32 +348,63 @@ def regressions(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [row for row in rows if row["verdict"] in REGRESSIONS]
 
 
-def pick_baseline(runs: list[RunSummary], current: RunSummary,
-                  pinned: str | None = None) -> RunSummary | None:
-    """The pinned run, else the last finished run of the same suite on the same
-    machine before ``current`` (interrupted and failed runs are skipped)."""
+def choose_baseline(runs: list[RunSummary], current: RunSummary, pinned: str | None = None,
+                    pinned_by: str = "--baseline") -> tuple[RunSummary | None, str]:
+    """The baseline of ``current`` and why it was chosen, in words:
+
+    1. the pinned run (``pinned_by`` names where the pin came from);
+    2. else the last finished run on the same machine before ``current`` with
+       the same suite hash: a one-off ``--set`` experiment (another hash) in
+       between is skipped, and so is no baseline for the next night;
+    3. else, when no such run exists (the suite itself changed), the last
+       finished run of the suite on the same machine.
+
+    Interrupted and failed runs are never a baseline."""
     if pinned:
-        return next((run for run in runs if run.id == pinned), None)
+        run = next((run for run in runs if run.id == pinned), None)
+        return run, f"pinned by {pinned_by}"
     earlier = [run for run in runs if run.id != current.id and run.status == "finished"
                and run.machine == current.machine and run.started_at < current.started_at]
-    return earlier[-1] if earlier else None
+    if not earlier:
+        return None, "no earlier finished run of the suite on this machine"
+    same = [run for run in earlier if run.suite_hash == current.suite_hash]
+    if same:
+        skipped = earlier.index(same[-1])
+        later = len(earlier) - 1 - skipped
+        return same[-1], ("the last finished run on this machine with the same suite hash "
+                          f"({current.suite_hash})"
+                          + (f"; {later} later run{'s' if later != 1 else ''} with another "
+                             f"suite hash (e.g. a --set experiment) skipped" if later else ""))
+    return earlier[-1], (f"no earlier finished run on this machine has this suite hash "
+                         f"({current.suite_hash}): the suite changed, so the last finished run "
+                         f"of the suite (hash {earlier[-1].suite_hash})")
+
+
+def pick_baseline(runs: list[RunSummary], current: RunSummary,
+                  pinned: str | None = None) -> RunSummary | None:
+    """The baseline ``choose_baseline`` chooses, without the reason."""
+    return choose_baseline(runs, current, pinned)[0]
 
 
 def history_for(runs: list[RunSummary], baseline: RunSummary, nights: int) -> list[RunSummary]:
-    """The baseline and the finished runs on its machine before it: the nights
-    whose spread is the normal night-to-night variation."""
+    """The baseline and the finished runs on its machine before it with its suite
+    hash: the nights whose spread is the normal night-to-night variation (a
+    one-off experiment with another configuration is no such night)."""
     earlier = [run for run in runs if run.status == "finished" and run.machine == baseline.machine
-               and run.started_at <= baseline.started_at]
+               and run.started_at <= baseline.started_at and run.suite_hash == baseline.suite_hash]
     return earlier[-nights:] if nights else []
 
 
 def line(row: dict[str, Any]) -> str:
     """One row as a line of the nightly summary."""
     where = f"{row['dataset']} / {row['model']}"
-    if row.get("baseline") is None or row.get("current") is None:
+    before, after = row.get("baseline"), row.get("current")
+    if before is None and after is None:
         return f"{row['verdict'].upper():<15} {where}: {row['why']}"
     if row["metric"] == TIME:
-        values = f"{row['baseline']:.2f} s -> {row['current']:.2f} s"
+        values = " -> ".join("–" if v is None else f"{v:.2f} s" for v in (before, after))
     else:
-        values = f"{row['baseline']:.4f} -> {row['current']:.4f} ({row['change']:+.4f})"
+        values = " -> ".join("–" if v is None else f"{v:.4f}" for v in (before, after))
+        if before is not None and after is not None:
+            values += f" ({after - before:+.4f})"
     return f"{row['verdict'].upper():<15} {where}: {row['metric']} {values}; {row['why']}"

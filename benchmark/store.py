@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import JSON, DateTime, ForeignKey, Integer, String, Text, create_engine, select
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import (DeclarativeBase, Mapped, Session, defer, mapped_column, relationship,
                             selectinload)
 
@@ -180,6 +180,67 @@ def optuna_storage(url: str) -> Any:
     return optuna.storages.RDBStorage(url, engine_kwargs=_engine_options(url))
 
 
+# Query keys that carry a password for some drivers (psycopg's ?password=...).
+_SECRET_QUERY_KEYS = {"password", "passwd", "pwd", "sslpassword"}
+
+
+def masked(url: str) -> str:
+    """The storage URL as it may be printed, stored or put in a report: the
+    password replaced by ``***`` (SQLAlchemy's own rendering)."""
+    from sqlalchemy.engine import make_url
+
+    try:
+        parsed = make_url(url)
+    except Exception:  # noqa: BLE001 - not a URL SQLAlchemy can parse (a bad port, say)
+        from urllib.parse import urlsplit
+
+        try:
+            parts = urlsplit(url)
+            password = parts.password
+        except ValueError:
+            return url
+        if not password:
+            return url
+        netloc = parts.netloc.replace(f":{password}@", ":***@", 1)
+        return parts._replace(netloc=netloc).geturl()
+    secrets = {key: "***" for key in parsed.query if key.lower() in _SECRET_QUERY_KEYS}
+    if secrets:
+        parsed = parsed.update_query_dict(secrets)
+    return parsed.render_as_string(hide_password=True)
+
+
+def scrub(text: str, url: str) -> str:
+    """``text`` (an error message) with the URL, and its password, masked."""
+    from sqlalchemy.engine import make_url
+
+    text = text.replace(url, masked(url))
+    try:
+        password = make_url(url).password
+    except Exception:  # noqa: BLE001 - masked() has dealt with what it could
+        password = None
+    if password and len(password) >= 4:  # a one-letter password would mangle every word
+        text = text.replace(str(password), "***")
+    return text
+
+
+def mask_command(command: str) -> str:
+    """A command line with every URL in it masked (``--storage URL`` and
+    ``--storage=URL``); returned as it was when there is nothing to mask."""
+    import shlex
+
+    try:
+        tokens = shlex.split(command)
+    except ValueError:  # unbalanced quotes: mask word by word
+        return " ".join(masked(word) if "://" in word else word for word in command.split(" "))
+    changed = []
+    for token in tokens:
+        if "://" in token:
+            head, sep, tail = token.partition("=") if token.startswith("-") else ("", "", token)
+            token = head + sep + masked(tail)
+        changed.append(token)
+    return command if changed == tokens else shlex.join(changed)
+
+
 def _sqlite_file(url: str) -> Path | None:
     prefix = "sqlite:///"
     if url.startswith(prefix) and url[len(prefix):] not in {"", ":memory:"}:
@@ -192,15 +253,24 @@ class Store:
 
     def __init__(self, url: str = DEFAULT_STORAGE, *, create: bool = True) -> None:
         self.url = url
+        # What messages show: the URL with its password masked.
+        self.shown = shown = masked(url)
         path = _sqlite_file(url)
         if path is not None and not path.exists():
             if not create:
-                raise UserError(f"--storage {url}: no database there (run a suite first)")
-            path.parent.mkdir(parents=True, exist_ok=True)
+                raise UserError(f"--storage {shown}: no database there (run a suite first)")
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as error:
+                raise UserError(f"--storage {shown}: cannot create the folder {path.parent} "
+                                f"({error.strerror or error}); give a writable path") from None
         try:
             self.engine = create_engine(url, **_engine_options(url))
         except Exception as error:  # noqa: BLE001 - SQLAlchemy raises several kinds for a bad URL
-            raise UserError(f"--storage {url!r}: not a usable SQLAlchemy URL ({error})") from None
+            reason = scrub(str(error).strip().splitlines()[0] if str(error).strip() else
+                           type(error).__name__, url)
+            raise UserError(f"--storage {shown!r}: not a usable SQLAlchemy URL ({reason}); e.g. "
+                            f"sqlite:///reports/benchmark.db, postgresql://user@host/db") from None
         try:
             if self.engine.name == "sqlite":
                 # SQLite's write-ahead log: readers never block the writer nor the
@@ -211,9 +281,12 @@ class Store:
                 with self.engine.connect() as connection:
                     connection.exec_driver_sql("PRAGMA journal_mode=WAL")
             Base.metadata.create_all(self.engine)
-        except OperationalError as error:  # server down, wrong password, unwritable file
-            reason = str(error.orig).strip().splitlines()[0] if error.orig else str(error)
-            raise UserError(f"--storage {url}: cannot open the database ({reason})") from None
+        except SQLAlchemyError as error:  # down, wrong password, not a database
+            orig = getattr(error, "orig", None)
+            reason = (str(orig) if orig is not None else str(error)).strip()
+            reason = scrub(reason.splitlines()[0] if reason else type(error).__name__, url)
+            self.engine.dispose()
+            raise UserError(f"--storage {shown}: cannot open the database ({reason})") from None
         self._check_schema()
         # Whoever opens the database next after a kill or a reboot marks the run.
         self.mark_interrupted()
@@ -229,7 +302,7 @@ class Store:
             missing = sorted(set(table.columns.keys()) - present)
             if missing:
                 raise UserError(
-                    f"--storage {self.url}: table {table.name} was written by an older benchmark "
+                    f"--storage {self.shown}: table {table.name} was written by an older benchmark "
                     f"(no column {', '.join(missing)}); use a new database with --storage, or "
                     f"move the old one aside")
 
@@ -252,11 +325,19 @@ class Store:
                 run = session.scalars(query.options(*_EVERYTHING).limit(1)).first()
             else:
                 run = session.get(RunRecord, run_id, options=_EVERYTHING)
+            if run is None and run_id == "latest" and suite_name:
+                suites = session.scalars(select(RunRecord.suite_name).distinct()
+                                         .order_by(RunRecord.suite_name)).all()
+                listed = ", ".join(suites[:10]) + (f" (and {len(suites) - 10} more)"
+                                                   if len(suites) > 10 else "")
+                raise UserError(f"no run of suite {suite_name!r} in {self.shown}; "
+                                + (f"suites with runs: {listed}" if suites
+                                   else "the database has no runs"))
             if run is None:
                 known = session.scalars(select(RunRecord.id).order_by(
                     RunRecord.started_at.desc()).limit(5)).all()
                 hint = f"; latest runs: {', '.join(known)}" if known else "; the database has no runs"
-                raise UserError(f"run {run_id!r} not found in {self.url}{hint}")
+                raise UserError(f"run {run_id!r} not found in {self.shown}{hint}")
             if run.format_version > FORMAT_VERSION:
                 raise UserError(f"run {run.id} was written by a newer benchmark (format "
                                 f"{run.format_version} > {FORMAT_VERSION}): upgrade to read it")

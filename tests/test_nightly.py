@@ -113,7 +113,8 @@ def test_runtime_slowdown_only_on_the_same_machine(storage: str) -> None:
     assert _verdicts(store, "base", "slow", slowdown=1.5)[("a", "training time")] == "unchanged"
     rows = compare.compare(_summary(store, "base"), _summary(store, "elsewhere"), compare.Thresholds())
     time_row = next(row for row in rows if row["metric"] == compare.TIME)
-    assert time_row["verdict"] == "not comparable" and time_row["why"] == "different machines"
+    assert time_row["verdict"] == "not judged" and time_row["why"] == "different machines"
+    assert time_row["current"] == pytest.approx(30.5)  # shown, not judged
     changes = compare.changes(_summary(store, "base"), _summary(store, "elsewhere"))
     assert "hostname: night-box -> other-box" in changes and "cpu: cpu -> slower cpu" in changes
 
@@ -135,10 +136,16 @@ def test_changed_suite_space_or_data_and_failing_models(storage: str) -> None:
            space={**SPACE, "learning_rate": "[0.0001, 0.1] (float, log)"})
     _write(store, "data", 3, {"a": STEADY, "b": STEADY, "c": None}, fingerprint="f2")
     rows = compare.compare(_summary(store, "base"), _summary(store, "space"), compare.Thresholds())
-    assert {row["why"] for row in rows} == {"search space changed (learning_rate)"}
+    assert {row["why"] for row in rows if row["model"] != "c"} == {
+        "search space changed (learning_rate)"}
+    # Not judged, but both runs' numbers are shown (score and training time).
+    shown = {(row["model"], row["metric"]): (row["baseline"], row["current"]) for row in rows}
+    assert shown[("a", "accuracy")] == pytest.approx((0.95, 0.95))
+    assert shown[("a", "training time")] == pytest.approx((10.0, 10.0))
+    assert shown[("c", "accuracy")] == (None, None)  # failing in both: nothing to show
     rows = compare.compare(_summary(store, "base"), _summary(store, "data"), compare.Thresholds())
-    assert {row["verdict"] for row in rows} == {"not comparable"}
-    assert {row["why"] for row in rows} == {"data set fingerprint changed"}
+    assert {row["verdict"] for row in rows} == {"not judged"}
+    assert {row["why"] for row in rows if row["model"] != "c"} == {"data set fingerprint changed"}
     # Two refits scored, the third failed: the pair failed, whatever the first two said.
     _write(store, "late", 4, {"a": STEADY, "b": STEADY, "c": None})
     with store.session() as session:
@@ -255,10 +262,27 @@ def test_nightly_exits_0_unchanged_and_1_on_a_worsened_suite(storage: str, tmp_p
     assert (tmp_path / report).exists() and (tmp_path / report).with_suffix(".html").exists()
 
     history = run_cli("history", "night", "--storage", storage, cwd=tmp_path, timeout=120)
-    assert history.returncode == 0 and len(history.stdout.strip().splitlines()) == 2 + 3
+    # the title, one legend line per column, the header, one line per run
+    assert history.returncode == 0 and len(history.stdout.strip().splitlines()) == 1 + 1 + 1 + 3
+    assert "  [1] digits / lenet5: accuracy" in history.stdout
     compared = run_cli("compare", "previous", "latest", "--storage", storage, cwd=tmp_path,
                        timeout=120)
     assert compared.returncode == 0 and "WORSE" in compared.stdout
+    assert "baseline " in compared.stdout and ": previous: the last finished run" in compared.stdout
+
+    def run_id(result) -> str:
+        return next(line.split(" run ")[1].split(",")[0] for line in result.stdout.splitlines()
+                    if line.startswith("night: run "))
+
+    # The suite changed (another hash): its baseline was the last run of the suite, and said so.
+    assert f"  baseline {run_id(same)}: no earlier finished run on this machine has this suite " \
+           f"hash" in worse.stdout
+    # The next ordinary night skips the one-off --set experiment: no regression against it.
+    again = run_cli("nightly", str(suite), "--storage", storage, "--quiet", cwd=tmp_path)
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert (f"  baseline {run_id(same)}: the last finished run on this machine with the same "
+            f"suite hash") in again.stdout
+    assert "1 later run with another suite hash (e.g. a --set experiment) skipped" in again.stdout
 
 
 def _lenet5_suite(folder: Path, name: str, *, n_trials: int, epochs: int = 2) -> Path:

@@ -46,3 +46,9 @@ def p_value(value: float | None) -> str:
     if value is None:
         return "–"
     return "< 0.001" if value < 0.001 else f"{value:.3f}"
+
+
+def p_text(value: float) -> str:
+    """A p-value in a sentence: "p = 0.012", or "p < 0.001" (never "p = 0")."""
+    text = p_value(value)
+    return f"p {text}" if text.startswith("<") else f"p = {text}"
