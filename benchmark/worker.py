@@ -52,6 +52,9 @@ class EvaluationTask:
     metric: str
     seed: int
     threshold: str | None = None
+    # With study.cv_folds (scikit-learn), the threshold is tuned on the
+    # out-of-fold predictions of the whole training split, not on validation.
+    cv_folds: int | None = None
 
 
 @dataclass
@@ -72,6 +75,9 @@ class Outcome:
     # Final evaluations only: the test labels and predicted probabilities.
     y_true: list[int] | None = None
     proba: list[list[float]] | None = None
+    # Final evaluations: what the threshold was tuned on, {"on": "out-of-fold" |
+    # "validation", "samples": n, "positives": p} (stored with the predictions).
+    threshold_data: dict[str, Any] | None = None
 
 
 def _exit_with_parent() -> None:
@@ -222,22 +228,40 @@ def run_trial(task: TrialTask) -> Outcome:
 
 
 def run_evaluation(task: EvaluationTask) -> Outcome:
-    """Refit on the whole training split, tune the threshold on the validation
-    split (when asked), then predict the test split once."""
+    """Refit on the whole training split, tune the threshold (when asked) on the
+    out-of-fold predictions of a cross-validation of the whole training split
+    (study.cv_folds, scikit-learn) or else on the validation split, then predict
+    the test split once."""
     from benchmark.metrics import metrics
     from benchmark.models import models
 
+    threshold_data = None
     try:
+        spec = models.get(task.model)
         splits, n_classes, preprocess = _data(task.data)
-        fitted = _fit(models.get(task.model), task.params, splits.train, splits, n_classes,
+        fitted = _fit(spec, task.params, splits.train, splits, n_classes,
                       preprocess, metrics.get(task.metric), task.seed)
-        threshold = _threshold(task.threshold, splits.validation.y,
-                               fitted.predict_proba(splits.validation))
+        threshold = None
+        if task.threshold and n_classes == 2:
+            if spec.family == "sklearn" and task.cv_folds:
+                from benchmark.training import sklearn as sklearn_training
+
+                tuned_y, on = splits.train.y, "out-of-fold"
+                tuned_proba, _, _ = sklearn_training.cross_validate(
+                    spec, task.params, splits.train, n_classes, folds=task.cv_folds,
+                    seed=task.seed, preprocess=preprocess)
+            else:
+                tuned_y, on = splits.validation.y, "validation"
+                tuned_proba = fitted.predict_proba(splits.validation)
+            threshold = _threshold(task.threshold, tuned_y, tuned_proba)
+            threshold_data = {"on": on, "samples": int(len(tuned_y)),
+                              "positives": int(np.sum(np.asarray(tuned_y) == 1))}
         proba = fitted.predict_proba(splits.test)
     except Exception as error:  # noqa: BLE001 - recorded on the study, the run goes on
         traceback.print_exc()
         return Outcome(state="fail", error=f"{type(error).__name__}: {error}", device=_device())
     return Outcome(state="complete", history=fitted.history, fit_seconds=fitted.fit_seconds,
                    n_params=fitted.n_params, rss_mib=_rss_mib(), device=_device(),
-                   threshold=threshold, y_true=splits.test.y.tolist(), proba=proba.tolist(),
+                   threshold=threshold, threshold_data=threshold_data,
+                   y_true=splits.test.y.tolist(), proba=proba.tolist(),
                    architecture=fitted.architecture() if hasattr(fitted, "architecture") else None)

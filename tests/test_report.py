@@ -29,6 +29,14 @@ def store(tmp_path: Path) -> Store:
     return Store(f"sqlite:///{copy}", create=False)
 
 
+@pytest.fixture(autouse=True)
+def few_resamples(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The test-sample bootstrap with 100 resamples, not 1,000: each context
+    build would otherwise spend seconds on it (tests/test_honest_numbers.py
+    checks the intervals themselves)."""
+    monkeypatch.setattr(stats, "BOOTSTRAP_RESAMPLES", 100)
+
+
 @pytest.fixture()
 def ctx(store: Store) -> dict:
     return report_context.build(store, "latest")
@@ -271,9 +279,11 @@ def test_report_sections_and_figures_follow_the_suite(store: Store) -> None:
     html = render.render_html(ctx, uris)
     assert "<h2>Results</h2>" in html and "References" in html
     # Only what the included text cites is listed, numbered from [1]: here the
-    # importances figure's fANOVA; Optuna is cited by the left-out Introduction.
-    assert "fANOVA evaluator [1] over" in html and "Hutter" in html
-    assert "next-generation hyperparameter" not in html and "[2]" not in html
+    # Results' test-sample bootstrap, then the importances figure's fANOVA;
+    # Optuna is cited by the left-out Introduction.
+    assert "bootstrap interval [1] over" in html and "Efron" in html
+    assert "fANOVA evaluator [2] over" in html and "Hutter" in html
+    assert "next-generation hyperparameter" not in html and "[3]" not in html
     for absent in ("<h2>Introduction</h2>", "<h2>Data</h2>", "<h2>Discussion</h2>", "Reproducibility",
                    "Statistical comparison"):
         assert absent not in html
@@ -323,7 +333,7 @@ def test_section_numbers_follow_the_included_sections(store: Store) -> None:
     ctx = report_context.build(store, "latest")
     html = render.render_html(ctx, render.draw(ctx, None))
     # Results is the second numbered section here, not the default's fourth.
-    assert "the confidence intervals and the paired tests of Section II." in html
+    assert "the spread over refits and the paired tests of Section II;" in html
     assert "Section IV" not in html and "<h3>Statistical comparison</h3>" in html
 
 

@@ -9,7 +9,7 @@ from functools import cached_property
 from typing import Any
 
 from benchmark import stats
-from benchmark.store import RunRecord, Store, optuna_storage
+from benchmark.store import RunRecord, Store, mask_command, optuna_storage, scrub
 from benchmark.suite import REPORT_FIGURES as FIGURES
 from benchmark.suite import REPORT_SECTIONS as SECTIONS
 
@@ -51,10 +51,33 @@ class ModelResult:
     edges: list[dict[str, Any]] = field(default_factory=list)  # best values at a range's edge
     pruning: dict[str, Any] | None = None  # work the pruner saved
     figures: dict[str, str] = field(default_factory=dict)
+    # What the final threshold was tuned on: {"on": "out-of-fold" | "validation",
+    # "samples": n, "positives": p} (runs stored before it was recorded: the
+    # validation split, read from the data summary).
+    threshold_data: dict[str, Any] | None = None
 
     @property
     def ok(self) -> bool:
         return bool(self.test)
+
+    @cached_property
+    def identical(self) -> dict[str, bool]:
+        """Metric -> whether every refit scored exactly the same (a deterministic
+        model): its spread over refits is no interval at all."""
+        return {k: stats.refits_identical(v) for k, v in self.repeat_scores.items()}
+
+    @cached_property
+    def test_bootstrap(self) -> dict[str, tuple[float, float]]:
+        """The study metric's 95% bootstrap interval over the test samples (first
+        refit's predictions at its threshold): the uncertainty of which samples
+        the test split drew, which the refits do not show."""
+        from benchmark.metrics import metrics
+
+        if not self.predictions or self.metric not in metrics:
+            return {}
+        interval = stats.bootstrap_interval(metrics.get(self.metric), self.predictions["y_true"],
+                                            self.predictions["proba"], self.prediction_threshold)
+        return {self.metric: interval} if interval else {}
 
     # Test scores over the refits: mean, standard deviation, 95% interval.
     @cached_property
@@ -159,11 +182,27 @@ def changed_parameters(params: dict[str, Any], defaults: dict[str, Any]) -> dict
     return {k: v for k, v in params.items() if k not in defaults or defaults[k] != v}
 
 
+def threshold_data(evaluations: list[Any], summary: dict[str, Any] | None) -> dict[str, Any] | None:
+    """What the first refit's threshold was tuned on: as recorded with its
+    predictions, or (a run stored before that was recorded, which always tuned
+    the final threshold on the validation split) the validation split's counts."""
+    if not evaluations or evaluations[0].threshold is None:
+        return None
+    recorded = (evaluations[0].predictions or {}).get("threshold_tuned_on")
+    if recorded:
+        return recorded
+    if not summary or len(summary["class_counts"]["validation"]) != 2:
+        return None
+    return {"on": "validation", "samples": int(summary["split_sizes"]["validation"]),
+            "positives": int(summary["class_counts"]["validation"][1])}
+
+
 def model_results(store: Store, run: RunRecord) -> list[ModelResult]:
     from benchmark.models import models
 
     results = []
     cv_folds = run.suite["study"].get("cv_folds")
+    summaries = {d.name: d.summary for d in run.datasets}
     storage = optuna_storage(store.url)
     for study in run.studies:
         defaults = _defaults(study.model_name)
@@ -216,6 +255,7 @@ def model_results(store: Store, run: RunRecord) -> list[ModelResult]:
                        if evaluations and evaluations[0].threshold is not None else None),
             predictions=evaluations[0].predictions if evaluations else None,
             prediction_threshold=evaluations[0].threshold if evaluations else None,
+            threshold_data=threshold_data(evaluations, summaries.get(study.dataset)),
             architecture=evaluations[0].architecture if evaluations else None,
             importances=importances(optuna_study), edges=at_edges(best) if best else [],
             pruning=pruning_savings(rows, planned)
@@ -275,6 +315,52 @@ def best_by_dataset(results: list[ModelResult]) -> dict[str, ModelResult]:
     return best
 
 
+def score_labels(cv_folds: int | None, metric: str) -> dict[str, str]:
+    """How every sentence, caption and figure axis names the score the search
+    selected on: cross-validated (study.cv_folds) or hold-out validation."""
+    if cv_folds:
+        return {"name": f"cross-validated {metric}", "title": f"Cross-validated {metric}",
+                "short": f"CV {metric}", "method": "cross-validation",
+                "where": (f"by a stratified {cv_folds}-fold cross-validation on the training "
+                          f"split (the {metric} of the out-of-fold predictions)")}
+    return {"name": f"validation {metric}", "title": f"Validation {metric}",
+            "short": f"val. {metric}", "method": "hold-out validation",
+            "where": "on the hold-out validation split"}
+
+
+def data_view(summary: dict[str, Any], drop: list[str], dates: list[str] = ()) -> dict[str, Any]:
+    """A data set's summary as the data section shows it: the columns the models
+    see. Columns in preprocess.drop leave the column list, the per-level table
+    and the correlation heatmap, and are listed once, by name, in ``dropped_columns``
+    (stored summaries describe every loaded column)."""
+    tabular = summary.get("tabular")
+    if not tabular:
+        return summary
+    drop = [str(c) for c in drop or []]
+    loaded = [c["name"] for c in tabular["columns"]]
+    dropped = [c for c in loaded if c in drop]
+    # A column of preprocess.dates is loaded as text but reaches the models as
+    # four numbers: a date column, not a categorical one with a level per date.
+    dates = {str(c) for c in dates or []}
+    kept = [{**c, "dtype": "date"} if c["name"] in dates else c
+            for c in tabular["columns"] if c["name"] not in drop]
+    view = {**tabular, "columns": kept, "dropped_columns": dropped, "n_columns_loaded": len(loaded),
+            "positive_rates": [r for r in tabular.get("positive_rates") or []
+                               if r["column"] not in drop and r["column"] not in dates]}
+    heatmap = tabular.get("correlation") or {}
+    if heatmap and dropped:
+        keep = [i for i, c in enumerate(heatmap["columns"]) if c not in drop]
+        columns = [heatmap["columns"][i] for i in keep]
+        numeric = sum(1 for c in kept if c["dtype"] == "numeric")
+        view["correlation"] = {
+            "columns": columns,
+            "values": [[heatmap["values"][i][j] for j in keep] for i in keep],
+            # Numeric model inputs not in the heatmap (the target is its last column).
+            "omitted": max(numeric - (len(columns) - 1), 0),
+        } if len(columns) > 1 else {}
+    return {**summary, "tabular": view}
+
+
 # Works every report of this kind rests on, cited where the text uses them.
 TOOL_REFERENCES = {
     "optuna": "T. Akiba, S. Sano, T. Yanase, T. Ohta and M. Koyama, \"Optuna: A next-generation "
@@ -293,6 +379,8 @@ TOOL_REFERENCES = {
     "bh": "Y. Benjamini and Y. Hochberg, \"Controlling the false discovery rate: A practical and "
           "powerful approach to multiple testing,\" J. Royal Statistical Society B, vol. 57, "
           "no. 1, pp. 289-300, 1995.",
+    "bootstrap": "B. Efron and R. J. Tibshirani, An Introduction to the Bootstrap. New York: "
+                 "Chapman & Hall, 1993.",
 }
 
 
@@ -312,6 +400,8 @@ def references(results: list[ModelResult], sampler: str,
         keys.append("mcnemar")
     if any(row["corrected"] for rows in compared.values() for row in rows):
         keys.append("bh")
+    if any(r.predictions for r in results):
+        keys.append("bootstrap")  # the test-set intervals of the results table
     entries = [{"key": key, "text": TOOL_REFERENCES[key]} for key in keys]
     for result in results:
         key = f"model:{result.model_name}"
@@ -332,12 +422,20 @@ def build(store: Store, run_id: str) -> dict[str, Any]:
     best = best_by_dataset(results)
     compared = comparisons(results, best, metric, maximize)
     cited = references(results, suite["study"]["sampler"]["name"], compared)
+    score = score_labels(suite["study"].get("cv_folds"), metric)
     duration = (run.finished_at - run.started_at).total_seconds() if run.finished_at else None
-    datasets = [{"name": d.name, "source": d.source, **d.summary} for d in run.datasets]
+    entries = suite.get("datasets") or {}
+    preprocess = {d.name: (entries.get(d.name) or {}).get("preprocess") or {} for d in run.datasets}
+    datasets = [{"name": d.name, "source": d.source,
+                 **data_view(d.summary, preprocess[d.name].get("drop") or [],
+                             preprocess[d.name].get("dates") or [])} for d in run.datasets]
     return {
         "run": {
             "id": run.id, "suite_name": run.suite_name, "suite_hash": run.suite_hash,
-            "seed": run.seed, "status": run.status, "error": run.error, "command": run.command,
+            "seed": run.seed, "status": run.status,
+            # Masked again: a run stored by an older version kept the password.
+            "error": scrub(run.error, store.url) if run.error else run.error,
+            "command": mask_command(run.command or ""),
             "started_at": run.started_at, "finished_at": run.finished_at, "duration": duration,
             "environment": run.environment, "suite_yaml": run.suite_yaml,
         },
@@ -353,9 +451,17 @@ def build(store: Store, run_id: str) -> dict[str, Any]:
         "best": best,
         "maximize": maximize,
         "comparisons": compared,
-        "discussion": narrative.discussion(results, best, compared, metric, maximize),
+        "discussion": narrative.discussion(results, best, compared, metric, maximize,
+                                           score=score),
+        # How the score the search selected on is named everywhere (CV or validation).
+        "score": score,
+        "bootstrap_resamples": stats.BOOTSTRAP_RESAMPLES,
         # What may be cited; render_html numbers what the text does cite.
         "references": cited,
         "sections": suite["report"].get("sections") or list(SECTIONS),
         "figure_kinds": suite["report"].get("figures") or list(FIGURES),
+        # Each (dataset, model) pair that produced no result, with the reason, in
+        # suite order: what the run's summary line names.
+        "empty_pairs": [{"dataset": r.dataset, "model": r.label,
+                         "reason": r.error or "no result"} for r in results if not r.ok],
     }

@@ -139,10 +139,12 @@ def history_points(trials: list[dict[str, Any]], direction: str) -> dict[str, li
     return {"numbers": numbers, "values": values, "best": best_so_far}
 
 
-def search_history(series: dict[str, dict[str, list]], metric: str) -> Figure:
-    """Validation score of every completed trial, and the best so far, per model."""
+def search_history(series: dict[str, dict[str, list]], metric: str,
+                   label: str | None = None) -> Figure:
+    """Search score of every completed trial, and the best so far, per model;
+    ``label`` names the score on the axis (e.g. "Cross-validated f1")."""
     figure, axis = plt.subplots(figsize=(COLUMN_WIDTH, 2.3), layout="constrained")
-    for index, (label, points) in enumerate(series.items()):
+    for index, (model, points) in enumerate(series.items()):
         if not points["numbers"]:
             continue  # no completed trial: nothing to draw (the caption's table says so)
         look = style(index)
@@ -150,10 +152,10 @@ def search_history(series: dict[str, dict[str, list]], metric: str) -> Figure:
                      marker=look["marker"], alpha=0.6, linewidths=0)
         axis.step(points["numbers"], points["best"], where="post", color=look["color"],
                   linestyle=look["linestyle"], marker=look["marker"], markersize=3,
-                  markevery=[len(points["best"]) - 1], label=label)
+                  markevery=[len(points["best"]) - 1], label=model)
     axis.xaxis.set_major_locator(MaxNLocator(integer=True))
     axis.set_xlabel("Trial")
-    axis.set_ylabel(f"Validation {metric}")
+    axis.set_ylabel(label or f"Validation {metric}")
     _legend_below(figure, *axis.get_legend_handles_labels(), COLUMN_WIDTH)
     return figure
 
@@ -332,14 +334,14 @@ def spans_decades(values: list[float]) -> bool:
 
 
 def trade_off(series: dict[str, dict[str, list[float]]], front: list[tuple[float, float]],
-              metric: str) -> Figure:
-    """Validation score against training time of every completed trial, per model,
+              metric: str, label: str | None = None) -> Figure:
+    """Search score (``label``) against training time of every completed trial, per model,
     with the Pareto front (no trial both faster and better) as a line."""
     figure, axis = plt.subplots(figsize=(COLUMN_WIDTH, 2.4), layout="constrained")
-    for index, (label, points) in enumerate(series.items()):
+    for index, (model, points) in enumerate(series.items()):
         look = style(index)
         axis.scatter(points["seconds"], points["values"], s=10, color=look["color"],
-                     marker=look["marker"], alpha=0.75, linewidths=0, label=label)
+                     marker=look["marker"], alpha=0.75, linewidths=0, label=model)
     if front:
         xs, ys = zip(*front)
         axis.step(xs, ys, where="post", color="black", linewidth=0.9, label="Pareto front")
@@ -347,7 +349,7 @@ def trade_off(series: dict[str, dict[str, list[float]]], front: list[tuple[float
     if spans_decades([t for points in series.values() for t in points["seconds"]]):
         axis.set_xscale("log")
     axis.set_xlabel("Training time of the trial (s)")
-    axis.set_ylabel(f"Validation {metric}")
+    axis.set_ylabel(label or f"Validation {metric}")
     _legend_below(figure, *axis.get_legend_handles_labels(), COLUMN_WIDTH)
     return figure
 

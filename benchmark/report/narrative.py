@@ -14,6 +14,8 @@ from benchmark.report.format import number, p_value, seconds
 # Train-minus-validation accuracy at the last epoch above which the discussion
 # calls a model overfitted; below a tenth of it the curves are called close.
 OVERFIT_GAP = 0.05
+# A decision threshold tuned on fewer positive samples than this is called noisy.
+FEW_POSITIVES = 100
 
 
 def _p(value: float | None) -> str:
@@ -24,24 +26,57 @@ def _p(value: float | None) -> str:
 
 
 def _score(result: ModelResult, metric: str) -> str:
+    """The test score with both of its uncertainties: which test samples were
+    drawn (bootstrap) and which seed the refit had (spread over refits)."""
     text = number(result.test.get(metric))
+    notes = []
+    sampled = result.test_bootstrap.get(metric)
+    if sampled:
+        notes.append(f"95% bootstrap CI over the test samples {number(sampled[0])} to "
+                     f"{number(sampled[1])}")
     interval = result.test_ci.get(metric)
-    if interval and interval[0] == interval[1]:
-        text += f" (the same in all {result.repeats} refits)"
+    if result.identical.get(metric):
+        notes.append(f"deterministic: all {result.repeats} refits identical")
     elif interval:
-        text += f" (95% CI {number(interval[0])} to {number(interval[1])})"
-    return text
+        notes.append(f"95% CI over the refits {number(interval[0])} to {number(interval[1])}")
+    return text + (f" ({'; '.join(notes)})" if notes else "")
+
+
+def _difference(selected: ModelResult, other: ModelResult, metric: str) -> tuple[float, float] | None:
+    """Paired bootstrap interval of the two first refits' test scores' difference."""
+    from benchmark import stats
+    from benchmark.metrics import metrics
+
+    a, b = selected.predictions, other.predictions
+    if not a or not b or a["y_true"] != b["y_true"] or metric not in metrics:
+        return None
+    return stats.bootstrap_difference(metrics.get(metric), a["y_true"], a["proba"],
+                                      selected.prediction_threshold, b["proba"],
+                                      other.prediction_threshold)
+
+
+def _difference_sentence(selected: ModelResult, other: ModelResult,
+                         interval: tuple[float, float] | None) -> str:
+    if interval is None:
+        return ""
+    text = (f" On the same test samples, {selected.label} minus {other.label} has a 95% bootstrap "
+            f"interval of {number(interval[0])} to {number(interval[1])}")
+    if interval[0] <= 0 <= interval[1]:
+        return text + ", which includes zero: the test split cannot tell the two apart."
+    return text + ", which excludes zero."
 
 
 def winners(results: list[ModelResult], best: dict[str, ModelResult],
             comparisons: dict[str, list[dict[str, Any]]], metric: str,
-            maximize: bool = True) -> list[str]:
-    """Which model won on each data set, by how much, and whether that holds."""
+            maximize: bool = True, score: dict[str, str] | None = None) -> list[str]:
+    """Which model won on each data set, by how much, and whether that holds.
+    ``score`` names the search score (context.score_labels; validation by default)."""
+    score = score or {"name": f"validation {metric}"}
     paragraphs = []
     for dataset, selected in best.items():
         rows = comparisons.get(dataset) or []
         others = {r.label: r for r in results if r.dataset == dataset and r.ok and r is not selected}
-        text = (f"On {dataset}, {selected.label} had the best validation {metric} "
+        text = (f"On {dataset}, {selected.label} had the best {score['name']} "
                 f"({number(selected.best_value)}) and scored {_score(selected, metric)} on the test split.")
         if not rows:
             paragraphs.append(text + " It was the only model evaluated, so there is nothing to compare it with.")
@@ -58,8 +93,15 @@ def winners(results: list[ModelResult], best: dict[str, ModelResult],
         else:
             text += (f" {other.label} scored better on the test split: {_score(other, metric)}, "
                      f"{number(abs(difference))} {'more' if maximize else 'less'}, although the "
-                     f"validation score, which the selection uses, ranked it lower.")
+                     f"{score['name']}, which the selection uses, ranked it lower.")
+        interval = _difference(selected, other, metric) if difference != 0 else None
+        text += _difference_sentence(selected, other, interval)
         text += " " + _significance(selected.label, other.label, closest, len(rows))
+        paired = closest["paired"]
+        if paired and paired.get("significant") and interval and interval[0] <= 0 <= interval[1]:
+            text += (" The paired t-test weighs only the spread over refits (the training seed); "
+                     "with the uncertainty of the test samples, whose bootstrap interval of the "
+                     "difference includes zero, the difference is not established.")
         paragraphs.append(text)
     return paragraphs
 
@@ -85,7 +127,9 @@ def _significance(selected: str, other: str, row: dict[str, Any], comparisons: i
     if paired is not None:
         if paired["p_value"] is None:
             sentences.append(f"Over the {paired['n']} repeated refits the difference was the same "
-                             f"every time ({number(paired['mean_difference'])}).")
+                             f"every time ({number(paired['mean_difference'])}), so the paired "
+                             f"t-test is undefined (there is no spread to test against) and only "
+                             f"the test samples carry uncertainty.")
         else:
             verdict = "significant" if paired["significant"] else "not significant"
             sentences.append(
@@ -200,15 +244,32 @@ def trade_off(results: list[ModelResult], metric: str, maximize: bool = True) ->
     return paragraphs
 
 
+def threshold(result: ModelResult) -> str | None:
+    """A warning when the decision threshold rests on few positive samples."""
+    data = result.threshold_data
+    if result.threshold is None or not data or data["positives"] >= FEW_POSITIVES:
+        return None
+    where = ("the out-of-fold predictions of the training split" if data["on"] == "out-of-fold"
+             else "the validation split")
+    text = (f"{result.label}'s decision threshold ({number(result.threshold, 3)}) was tuned on "
+            f"only {data['positives']} positive samples of {where}: a threshold tuned on so few "
+            f"moves a lot with the samples drawn, so its test scores may not hold on new data")
+    if data["on"] == "validation" and result.family == "sklearn":
+        text += ("; study.cv_folds tunes it on the out-of-fold predictions of the whole "
+                 "training split instead")
+    return text + "."
+
+
 def discussion(results: list[ModelResult], best: dict[str, ModelResult],
                comparisons: dict[str, list[dict[str, Any]]], metric: str,
-               maximize: bool = True) -> list[str]:
-    paragraphs = winners(results, best, comparisons, metric, maximize)
+               maximize: bool = True, score: dict[str, str] | None = None) -> list[str]:
+    paragraphs = winners(results, best, comparisons, metric, maximize, score)
     paragraphs += trade_off(results, metric, maximize)
     for result in results:
         if not result.ok:
             continue
-        sentences = [s for s in (training_curves(result), pruning(result), edges(result)) if s]
+        sentences = [s for s in (threshold(result), training_curves(result), pruning(result),
+                                 edges(result)) if s]
         if sentences:
             paragraphs.append(" ".join(sentences))
     return paragraphs

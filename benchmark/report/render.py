@@ -47,7 +47,8 @@ def draw(ctx: dict[str, Any], figure_dir: Path | None) -> dict[str, str]:
         results = [r for r in ctx["results"] if r.dataset == name]
         if "search_history" in kinds:
             series = {r.label: figures.history_points(r.trials, r.direction) for r in results}
-            drawn[f"search-{name}"] = figures.svg(figures.search_history(series, metric))
+            drawn[f"search-{name}"] = figures.svg(figures.search_history(
+                series, metric, label=ctx["score"]["title"]))
         if "class_balance" in kinds:
             drawn[f"balance-{name}"] = figures.svg(figures.class_balance(
                 dataset["class_names"], dataset["class_counts"]))
@@ -67,7 +68,8 @@ def draw(ctx: dict[str, Any], figure_dir: Path | None) -> dict[str, str]:
         if timed and "pareto" in kinds:
             points = [(s, v) for p in timed.values() for s, v in zip(p["seconds"], p["values"])]
             front = [points[i] for i in report_context.pareto_front(points, maximize)]
-            drawn[f"pareto-{name}"] = figures.svg(figures.trade_off(timed, front, metric))
+            drawn[f"pareto-{name}"] = figures.svg(figures.trade_off(timed, front, metric,
+                                                                   label=ctx["score"]["title"]))
         histories = {r.label: r.best_history for r in results
                      if any("val_accuracy" in h and "val_loss" in h for h in r.best_history)}
         if histories and "accuracy_loss" in kinds:
@@ -136,9 +138,11 @@ def _write_atomically(path: Path, data: bytes) -> None:
     os.replace(temporary, path)
 
 
-def render_run(store: Store, run_id: str, run_dir: Path) -> tuple[Path, Path]:
-    """Render ``report.html`` and ``report.pdf`` of a stored run into ``run_dir``."""
-    ctx = report_context.build(store, run_id)
+def render_run(store: Store, run_id: str, run_dir: Path,
+               ctx: dict[str, Any] | None = None) -> tuple[Path, Path]:
+    """Render ``report.html`` and ``report.pdf`` of a stored run into ``run_dir``
+    (from ``ctx`` when the caller built the context already)."""
+    ctx = ctx if ctx is not None else report_context.build(store, run_id)
     run_dir.mkdir(parents=True, exist_ok=True)
     return _write_html_and_pdf(render_html(ctx, draw(ctx, run_dir / "figures")), run_dir, "report")
 
@@ -178,7 +182,8 @@ def render_comparison(comparison: Any, thresholds: Any, folder: Path) -> tuple[P
                    f"across runs"] = _data_uri(figures.svg(figures.trend(scores, times, bands,
                                                                         pair.metric)))
     html = environment().get_template("compare.html.j2").render(
-        baseline=comparison.baseline, current=comparison.current, rows=comparison.rows,
+        baseline=comparison.baseline, baseline_why=getattr(comparison, "baseline_why", ""),
+        current=comparison.current, rows=comparison.rows,
         changes=comparison.changes, history=comparison.history, trends=trends,
         counts=comparison.counts, regressions=comparison.regressions,
         regression_names=REGRESSIONS, thresholds=thresholds, version=__version__)

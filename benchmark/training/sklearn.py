@@ -53,13 +53,14 @@ def fit(spec: ModelSpec, params: dict[str, Any], train: Part, n_classes: int, *,
 
 def cross_validate(spec: ModelSpec, params: dict[str, Any], train: Part, n_classes: int, *,
                    folds: int, seed: int, preprocess: Any,
-                   score: Callable[[np.ndarray, np.ndarray], float],
+                   score: Callable[[np.ndarray, np.ndarray], float] | None = None,
                    trial: Any = None,
                    fold_scores: list[float] | None = None) -> tuple[np.ndarray, list[float], float]:
     """Out-of-fold probabilities for every training sample, the score of each
     fold, and the total fit time. With an Optuna ``trial``, the score of the
     folds so far is reported after each fold, so a pruner can stop a poor
-    configuration before all folds are fitted."""
+    configuration before all folds are fitted. Without ``score`` (the final
+    evaluation's threshold tuning) only the out-of-fold probabilities count."""
     from sklearn.model_selection import StratifiedKFold
 
     out_of_fold = np.zeros((len(train), n_classes))
@@ -73,8 +74,9 @@ def cross_validate(spec: ModelSpec, params: dict[str, Any], train: Part, n_class
         seconds += fitted.fit_seconds
         out_of_fold[held_out] = fitted.predict_proba(Part(take(train.x, held_out), train.y[held_out]))
         scored[held_out] = True
-        fold_scores.append(score(train.y[held_out], out_of_fold[held_out]))
-        if trial is not None:
+        if score is not None:
+            fold_scores.append(score(train.y[held_out], out_of_fold[held_out]))
+        if trial is not None and score is not None:
             import optuna
 
             trial.report(score(train.y[scored], out_of_fold[scored]), fold)
