@@ -14,6 +14,8 @@ import math
 from pathlib import Path
 from typing import Any
 
+from benchmark.report.format import seconds
+
 FORMATS = ("json", "csv", "latex")
 # Version of the results.json layout; bumped when a key changes meaning.
 SCHEMA_VERSION = 1
@@ -341,17 +343,6 @@ def _fixed(value: float | None) -> str:
     return f"{value:.4f}"
 
 
-def _seconds(value: float | None) -> str:
-    if value is None:
-        return "–"
-    if value < 1:
-        return f"{value:.2f} s"
-    if value < 60:
-        return f"{value:.1f} s"
-    minutes, secs = divmod(value, 60)
-    return f"{int(minutes)} min {secs:.0f} s"
-
-
 def table_lines(doc: dict[str, Any]) -> list[str]:
     """The compact results table ``run`` prints: data set, model, validation and
     test score with its 95% interval(s), training time; ``*`` marks the model
@@ -383,8 +374,8 @@ def table_lines(doc: dict[str, Any]) -> list[str]:
             line.append(f"{_fixed(main.get('test_set_ci_low'))}–"
                         f"{_fixed(main.get('test_set_ci_high'))}"
                         if main.get("test_set_ci_low") is not None else "–")
-        line += [_seconds(entry["timings"]["fit_seconds"]),
-                 _seconds(entry["timings"]["search_seconds"])]
+        line += [seconds(entry["timings"]["fit_seconds"]),
+                 seconds(entry["timings"]["search_seconds"])]
         body.append(line)
     if not body and not notes:
         return []

@@ -241,6 +241,8 @@ NIGHT_SUITE = """
     """
 
 
+# Minutes of training (four nights, or a kill and a resume, on both storages): CI runs it.
+@pytest.mark.slow
 @pytest.mark.parametrize("storage", ["sqlite", "postgresql"], indirect=True)
 def test_nightly_exits_0_unchanged_and_1_on_a_worsened_suite(storage: str, tmp_path: Path) -> None:
     suite = write_suite(tmp_path, NIGHT_SUITE, "night.yaml")
@@ -337,6 +339,8 @@ def _run_until(suite: Path, storage: str, count: int, output) -> subprocess.Pope
     return process
 
 
+# Minutes of training (four nights, or a kill and a resume, on both storages): CI runs it.
+@pytest.mark.slow
 @pytest.mark.parametrize("storage", ["sqlite", "postgresql"], indirect=True)
 def test_kill_9_then_resume_keeps_every_finished_trial_once(storage: str, tmp_path: Path) -> None:
     import optuna
