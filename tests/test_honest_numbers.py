@@ -205,6 +205,13 @@ def test_threshold_warning_names_the_positives_only_when_few() -> None:
     assert "study.cv_folds" in warning
     many = _result(threshold_data={"on": "out-of-fold", "samples": 2000, "positives": 300})
     assert narrative.threshold(many) is None
+    # Models tuned on the same few positives share one paragraph naming each.
+    other = _result(label="other", threshold_data={"on": "validation", "samples": 300,
+                                                   "positives": 70})
+    [paragraph] = narrative.thresholds([few, other, many])
+    assert paragraph.startswith(f"The decision thresholds of {few.label} (")
+    assert "other (" in paragraph and "were each tuned on only 70 positive samples" in paragraph
+    assert narrative.thresholds([few, many]) == [warning]
 
 
 def test_deterministic_report_shows_identical_refits_a_test_interval_and_explains_the_dash(

@@ -260,16 +260,43 @@ def threshold(result: ModelResult) -> str | None:
     return text + "."
 
 
+def thresholds(results: list[ModelResult]) -> list[str]:
+    """The few-positives warning once per data set and tuning split, naming
+    every model it concerns (six models tuned on the same 37 positives get one
+    paragraph, not six)."""
+    groups: dict[tuple, list[ModelResult]] = {}
+    for result in results:
+        if result.ok and threshold(result):
+            data = result.threshold_data
+            groups.setdefault((result.dataset, data["on"], data["positives"]), []).append(result)
+    paragraphs = []
+    for (_, on, positives), members in groups.items():
+        if len(members) == 1:
+            paragraphs.append(threshold(members[0]))
+            continue
+        where = ("the out-of-fold predictions of the training split" if on == "out-of-fold"
+                 else "the validation split")
+        names = ", ".join(f"{r.label} ({number(r.threshold, 3)})" for r in members)
+        text = (f"The decision thresholds of {names} were each tuned on only {positives} positive "
+                f"samples of {where}: a threshold tuned on so few moves a lot with the samples "
+                f"drawn, so their test scores may not hold on new data")
+        if on == "validation" and any(r.family == "sklearn" for r in members):
+            text += ("; study.cv_folds tunes them on the out-of-fold predictions of the whole "
+                     "training split instead")
+        paragraphs.append(text + ".")
+    return paragraphs
+
+
 def discussion(results: list[ModelResult], best: dict[str, ModelResult],
                comparisons: dict[str, list[dict[str, Any]]], metric: str,
                maximize: bool = True, score: dict[str, str] | None = None) -> list[str]:
     paragraphs = winners(results, best, comparisons, metric, maximize, score)
     paragraphs += trade_off(results, metric, maximize)
+    paragraphs += thresholds(results)
     for result in results:
         if not result.ok:
             continue
-        sentences = [s for s in (threshold(result), training_curves(result), pruning(result),
-                                 edges(result)) if s]
+        sentences = [s for s in (training_curves(result), pruning(result), edges(result)) if s]
         if sentences:
             paragraphs.append(" ".join(sentences))
     return paragraphs
