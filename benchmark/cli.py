@@ -42,6 +42,26 @@ def _add_storage(parser: argparse.ArgumentParser, reports_dir: bool = True) -> N
                         help="where reports/<suite>/<run-id>/ folders go (default: %(default)s)")
 
 
+def _workers(text: str) -> int | str:
+    if text == "auto":
+        return text
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of workers; valid: 0, 1, "
+                                         f"2, ... or auto")
+    return value
+
+
+def _add_workers(parser: argparse.ArgumentParser, local_help: str) -> None:
+    parser.add_argument("--workers", type=_workers, metavar="N", help=local_help)
+    parser.add_argument("--devices", metavar="DEVICES",
+                        help="auto, cpu, or GPU indices such as 0,1 (one per worker, round "
+                             "robin; default: the suite's execution.devices)")
+
+
 def _add_overrides(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                         help="override a suite key, e.g. --set study.n_trials=50 (repeatable)")
@@ -60,6 +80,49 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--resume", metavar="RUN_ID",
                      help="finish an interrupted run instead (keeps its finished trials)")
     run.add_argument("--quiet", action="store_true", help="no progress output")
+    _add_workers(run, local_help="trials training at once on this machine: a number, or auto "
+                                 "(one per GPU, else one per execution.threads_per_worker "
+                                 "cores); 0: none here, `worker` processes train (default: the "
+                                 "suite's execution.workers, else 1)")
+    run.add_argument("--id", dest="run_id", metavar="RUN_ID",
+                     help="the new run's id (letters, digits, . _ -), so that workers started "
+                          "at the same time can name it (default: the time and a random suffix)")
+    run.add_argument("--detach", action="store_true",
+                     help="with --workers 0: create the run, print its id and return; finish "
+                          "it later with --resume or report")
+
+    worker = commands.add_parser(
+        "worker", help="join a run in progress (from any machine) and train its trials")
+    worker.add_argument("run_id", help="the run's id (printed by run; see status)")
+    _add_storage(worker)
+    _add_workers(worker, local_help="trials this process trains at once (default: the run's "
+                                    "execution.workers; at least 1)")
+    _add_overrides(worker)
+    worker.add_argument("--wait", type=float, default=600, metavar="SECONDS",
+                        help="wait this long for the run to appear in the database (workers "
+                             "started with the job that creates it; default: %(default)g)")
+
+    status = commands.add_parser("status", help="a run's progress, from the database")
+    status.add_argument("run_id", help="a run id, or 'latest'")
+    _add_storage(status, reports_dir=False)
+
+    cancel = commands.add_parser(
+        "cancel", help="stop a run: its workers finish or fail their trial and exit")
+    cancel.add_argument("run_id", help="a run id, or 'latest'")
+    _add_storage(cancel, reports_dir=False)
+
+    db = commands.add_parser("db", help="the database's format: see it, upgrade it")
+    db.add_argument("action", choices=("upgrade", "current"),
+                    help="upgrade: migrate the tool's tables to this version (keeps every "
+                         "run); current: print their revision")
+    _add_storage(db, reports_dir=False)
+
+    dashboard = commands.add_parser(
+        "dashboard", help="optuna-dashboard on the database: studies and curves while they train")
+    _add_storage(dashboard, reports_dir=False)
+    dashboard.add_argument("--host", default="127.0.0.1",
+                           help="address to listen on (default: %(default)s)")
+    dashboard.add_argument("--port", type=int, default=8080, help="default: %(default)s")
 
     validate = commands.add_parser("validate", help="check a suite without running it")
     validate.add_argument("suite", type=Path)
@@ -269,8 +332,40 @@ def _history(args: argparse.Namespace) -> int:
     return 0
 
 
+def _worker(args: argparse.Namespace) -> int:
+    from benchmark import execution
+
+    return execution.worker_command(args)
+
+
+def _status(args: argparse.Namespace) -> int:
+    from benchmark import execution
+
+    return execution.status_command(args)
+
+
+def _cancel(args: argparse.Namespace) -> int:
+    from benchmark import execution
+
+    return execution.cancel_command(args)
+
+
+def _db(args: argparse.Namespace) -> int:
+    from benchmark import migrate
+
+    return migrate.command(args)
+
+
+def _dashboard(args: argparse.Namespace) -> int:
+    from benchmark import dashboard
+
+    return dashboard.command(args)
+
+
 COMMANDS = {"run": _run, "validate": _validate, "report": _report, "compare": _compare,
-            "nightly": _nightly, "history": _history, "list": _list, "export": _export}
+            "nightly": _nightly, "history": _history, "list": _list, "export": _export,
+            "worker": _worker, "status": _status, "cancel": _cancel, "db": _db,
+            "dashboard": _dashboard}
 
 
 def _terminate(signum: int, frame: object) -> None:

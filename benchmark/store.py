@@ -24,7 +24,8 @@ from sqlalchemy.orm import (DeclarativeBase, Mapped, Session, defer, mapped_colu
 from benchmark.errors import UserError
 
 # Bumped when the records change shape; a reader refuses records it cannot read.
-FORMAT_VERSION = 2
+# Format 3 (migration 0002): budget slots, workers, evaluation leases, cancel.
+FORMAT_VERSION = 3
 DEFAULT_STORAGE = "sqlite:///reports/benchmark.db"
 
 
@@ -52,6 +53,9 @@ class RunRecord(Base):
     environment: Mapped[dict[str, Any]]
     started_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+    # Set by ``cancel``: every worker finishes (or fails) its trial and stops.
+    cancel_requested_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True),
+                                                                     default=None)
 
     datasets: Mapped[list[DatasetRecord]] = relationship(back_populates="run", order_by="DatasetRecord.id")
     studies: Mapped[list[StudyRecord]] = relationship(back_populates="run", order_by="StudyRecord.id")
@@ -86,6 +90,15 @@ class StudyRecord(Base):
     best_params: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
     # Why the study has no evaluation (no trial completed, or the refit failed).
     error: Mapped[str | None] = mapped_column(Text, default=None)
+    # When its first trial was claimed: study.timeout is wall-clock time from here.
+    started_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+    # Why the search stopped before its budget (study.max_consecutive_failures).
+    stopped: Mapped[str | None] = mapped_column(Text, default=None)
+    # The final evaluation runs once: the worker that holds this lease does it;
+    # a claimant that dies loses the lease when it runs out.
+    final_owner: Mapped[str | None] = mapped_column(String(200), default=None)
+    final_lease_until: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True),
+                                                                  default=None)
 
     run: Mapped[RunRecord] = relationship(back_populates="studies")
     evaluations: Mapped[list[EvaluationRecord]] = relationship(
@@ -112,8 +125,49 @@ class EvaluationRecord(Base):
     predictions: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
     # Keras models: {"layers": [{name, type, output_shape, params}], "total", "trainable"}.
     architecture: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
+    # Where the refit ran: the machine's hostname and the device TensorFlow saw
+    # ("CPU", "GPU: NVIDIA H200"); None in runs of format 2.
+    host: Mapped[str | None] = mapped_column(String(200), default=None)
+    device: Mapped[str | None] = mapped_column(String(200), default=None)
 
     study: Mapped[StudyRecord] = relationship(back_populates="evaluations")
+
+
+class SlotRecord(Base):
+    """One of a study's ``n_trials`` budget slots, claimed by a worker before it
+    asks for a trial: the primary key makes the budget exact across workers
+    and machines (Optuna's MaxTrialsCallback overshoots, optuna#3518). A trial
+    whose worker died gives its slot back; one that failed by its own error
+    keeps it."""
+
+    __tablename__ = "bench_slots"
+
+    study_id: Mapped[int] = mapped_column(ForeignKey("bench_studies.id"), primary_key=True)
+    slot: Mapped[int] = mapped_column(Integer, primary_key=True)
+    worker: Mapped[str] = mapped_column(String(200))
+    # Optuna's trial id, once asked (None between the claim and the ask).
+    trial_id: Mapped[int | None] = mapped_column(Integer, default=None)
+    claimed_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+
+class WorkerRecord(Base):
+    """A worker thread training a run's trials: who, where, on which device,
+    alive until its heartbeat stops."""
+
+    __tablename__ = "bench_workers"
+
+    id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    run_id: Mapped[str] = mapped_column(ForeignKey("bench_runs.id"), index=True)
+    hostname: Mapped[str] = mapped_column(String(200))
+    pid: Mapped[int] = mapped_column(Integer)
+    pid_created: Mapped[float | None] = mapped_column(default=None)
+    # CUDA_VISIBLE_DEVICES given to its training process ("" = CPU only), threads.
+    devices: Mapped[str] = mapped_column(String(200), default="")
+    threads: Mapped[int | None] = mapped_column(Integer, default=None)
+    started_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    heartbeat_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+    trials: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class LockRecord(Base):

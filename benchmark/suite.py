@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import (AfterValidator, BaseModel, ConfigDict, Field, ValidationError,
+from pydantic import (AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError,
                       field_validator, model_serializer, model_validator)
 
 from benchmark.errors import UserError
@@ -625,6 +625,21 @@ class Study(_Strict):
     # validation split, or with cv_folds on the out-of-fold predictions of the whole
     # training split; the final evaluation applies it, unchanged, to the test split.
     threshold: Literal["youden", "f1"] | None = None
+    # Seconds one trial may train; the worker process is stopped after it and the
+    # trial recorded as failed ("timed out after N s"); the search goes on.
+    trial_timeout: Annotated[float, Field(gt=0)] | None = None
+    # Stop a study after this many failed trials in a row (every trial of a
+    # learning-rate range that diverges, say) instead of spending its budget.
+    max_consecutive_failures: Annotated[int, Field(ge=1)] | None = None
+
+    @model_serializer(mode="wrap")
+    def _limits_only_when_set(self, handler: Any) -> dict[str, Any]:
+        # Left out when unset, so that suites written before them keep their hash.
+        data = handler(self)
+        for key in ("trial_timeout", "max_consecutive_failures"):
+            if data.get(key) is None:
+                data.pop(key, None)
+        return data
 
     @field_validator("metric")
     @classmethod
@@ -659,10 +674,61 @@ class Evaluation(_Strict):
     repeats: Annotated[int, Field(ge=1, le=100)] = 1
 
 
+def _devices(value: Any) -> Any:
+    """``auto``, ``cpu``, a list of GPU indices, or ``0,1`` (from ``--devices``)."""
+    if isinstance(value, str) and value not in ("auto", "cpu"):
+        try:
+            return [int(part) for part in value.split(",")]
+        except ValueError:
+            raise ValueError(f"{value!r} is not a device list; valid: auto, cpu, or GPU "
+                             f"indices such as [0, 1] (or 0,1 on the command line)") from None
+    return value
+
+
 class Execution(_Strict):
+    """Where and how many trials train at once (README, "Scale out")."""
+
     # Each worker process is replaced after this many trials: TensorFlow keeps
     # ~10 MiB per fitted model alive for the life of a process (DESIGN.md).
     trials_per_worker: Annotated[int, Field(ge=1)] = 20
+    # Trials training at the same time on this machine: a number (0: none here,
+    # remote `worker` processes train), or auto: one per visible GPU, else one
+    # per threads_per_worker cores.
+    workers: Annotated[int, Field(ge=0, le=256)] | Literal["auto"] = 1
+    # CPU threads of each worker (TensorFlow, BLAS/OpenMP, scikit-learn n_jobs)
+    # when there is more than one; default: the cores divided among the workers
+    # (2 each for workers: auto).
+    threads_per_worker: Annotated[int, Field(ge=1, le=1024)] | None = None
+    # auto: worker i gets GPU i (round robin) when there are GPUs, else the CPU;
+    # cpu: no GPU; [0, 1, ...]: these GPU indices, round robin.
+    devices: Annotated[Literal["auto", "cpu"] | list[Annotated[int, Field(ge=0)]],
+                       BeforeValidator(_devices)] = "auto"
+    # Liveness of running trials across machines: each worker records a
+    # heartbeat this often, and a trial without one for grace_seconds is failed
+    # (its worker died) and retried once.
+    heartbeat_seconds: Annotated[int, Field(ge=1, le=3600)] = 10
+    grace_seconds: Annotated[int, Field(ge=2, le=86400)] = 60
+
+    @model_validator(mode="after")
+    def _grace_after_heartbeats(self) -> Execution:
+        if isinstance(self.devices, list) and not self.devices:
+            raise PathError(("devices",), "an empty device list; valid: auto, cpu or [0, 1, ...]")
+        if self.grace_seconds <= self.heartbeat_seconds:
+            raise PathError(("grace_seconds",), f"{self.grace_seconds} must be longer than "
+                                                f"heartbeat_seconds ({self.heartbeat_seconds})")
+        return self
+
+    @model_serializer(mode="wrap")
+    def _only_when_changed(self, handler: Any) -> dict[str, Any]:
+        # How a suite is executed is left out at its defaults, so that suites
+        # written before these keys keep their hash (nightly baselines).
+        data = handler(self)
+        defaults = {"workers": 1, "threads_per_worker": None, "devices": "auto",
+                    "heartbeat_seconds": 10, "grace_seconds": 60}
+        for key, default in defaults.items():
+            if data.get(key) == default:
+                data.pop(key, None)
+        return data
 
 
 class Nightly(_Strict):
