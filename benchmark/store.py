@@ -164,6 +164,9 @@ class WorkerRecord(Base):
     # CUDA_VISIBLE_DEVICES given to its training process ("" = CPU only), threads.
     devices: Mapped[str] = mapped_column(String(200), default="")
     threads: Mapped[int | None] = mapped_column(Integer, default=None)
+    # environment.machine() of its host (cpu, cores, memory, device): what makes
+    # training times comparable between runs.
+    machine: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     started_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     heartbeat_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), default=None)
