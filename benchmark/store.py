@@ -216,7 +216,8 @@ def process_alive(pid: int | None, *, created: float | None = None,
 SQLITE_BUSY_SECONDS = 120
 
 
-def _engine_options(url: str) -> dict[str, Any]:
+def engine_options(url: str) -> dict[str, Any]:
+    """SQLAlchemy engine options for the tool's and Optuna's connections."""
     if _sqlite_file(url) is not None:  # an in-memory database lives only in its one connection
         from sqlalchemy.pool import NullPool
 
@@ -226,7 +227,15 @@ def _engine_options(url: str) -> dict[str, Any]:
         # journal, holds the lock every writer waits for. Measured cost: Optuna's
         # ask, report and tell of one trial take 41 ms instead of 27 ms.
         return {"connect_args": {"timeout": SQLITE_BUSY_SECONDS}, "poolclass": NullPool}
-    return {}
+    if url.startswith("sqlite"):
+        return {}
+    # A server database: each process holds few connections (32 workers stay
+    # under PostgreSQL's max_connections, optuna#1347), checked before use and
+    # renewed hourly (a trial longer than the server's idle timeout, optuna#5600).
+    return {"pool_size": 2, "max_overflow": 4, "pool_pre_ping": True, "pool_recycle": 3600}
+
+
+_engine_options = engine_options
 
 
 def optuna_storage(url: str) -> Any:
@@ -328,6 +337,8 @@ class Store:
                            type(error).__name__, url)
             raise UserError(f"--storage {shown!r}: not a usable SQLAlchemy URL ({reason}); e.g. "
                             f"sqlite:///reports/benchmark.db, postgresql://user@host/db") from None
+        from benchmark import migrate
+
         try:
             if self.engine.name == "sqlite":
                 # SQLite's write-ahead log: readers never block the writer nor the
@@ -337,31 +348,20 @@ class Store:
                 # stored in the file: set once here, Optuna's connections get it too.
                 with self.engine.connect() as connection:
                     connection.exec_driver_sql("PRAGMA journal_mode=WAL")
-            Base.metadata.create_all(self.engine)
+            # Creates the tables in a new database; refuses one of another format
+            # (benchmark/migrations: python -m benchmark db upgrade).
+            migrate.ensure(self.engine, shown)
         except SQLAlchemyError as error:  # down, wrong password, not a database
             orig = getattr(error, "orig", None)
             reason = (str(orig) if orig is not None else str(error)).strip()
             reason = scrub(reason.splitlines()[0] if reason else type(error).__name__, url)
             self.engine.dispose()
             raise UserError(f"--storage {shown}: cannot open the database ({reason})") from None
-        self._check_schema()
+        except UserError:
+            self.engine.dispose()
+            raise
         # Whoever opens the database next after a kill or a reboot marks the run.
         self.mark_interrupted()
-
-    def _check_schema(self) -> None:
-        """Tables made by an older format lack columns: say so instead of failing
-        later with an SQL error in the middle of a run."""
-        from sqlalchemy import inspect
-
-        inspector = inspect(self.engine)
-        for table in Base.metadata.sorted_tables:
-            present = {column["name"] for column in inspector.get_columns(table.name)}
-            missing = sorted(set(table.columns.keys()) - present)
-            if missing:
-                raise UserError(
-                    f"--storage {self.shown}: table {table.name} was written by an older benchmark "
-                    f"(no column {', '.join(missing)}); use a new database with --storage, or "
-                    f"move the old one aside")
 
     @contextmanager
     def session(self) -> Iterator[Session]:
@@ -427,8 +427,8 @@ class Store:
         with self.session() as session:
             for run in session.scalars(select(RunRecord).where(RunRecord.status == "running")):
                 environment = run.environment or {}
-                if environment.get("hostname") != platform.node():
-                    continue
+                if environment.get("hostname") != platform.node() or environment.get("detached"):
+                    continue  # another machine's process; or nobody's (workers train it)
                 # Runs written before pid_created was recorded: judged by start time.
                 if not process_alive(environment.get("pid"), created=environment.get("pid_created"),
                                      started_before=run.started_at):
