@@ -183,14 +183,22 @@ def _run(args: argparse.Namespace) -> int:
         if args.suite is not None or args.overrides:
             raise UserError("--resume takes the suite from the stored run; give no suite file "
                             "or --set with it")
+        if args.detach or args.run_id:
+            raise UserError("--resume finishes a stored run; --detach and --id are for a new one")
         result = runner.resume(args.storage, args.resume, reports_dir=args.reports_dir,
-                               progress=not args.quiet)
+                               progress=not args.quiet, workers=args.workers,
+                               devices=args.devices)
     elif args.suite is None:
         raise UserError("run needs a suite file (e.g. suites/cnn.yaml) or --resume RUN_ID")
     else:
         loaded, text = suite.read(args.suite, args.overrides)
         result = runner.run(loaded, text, storage=args.storage, reports_dir=args.reports_dir,
-                            command=_command(), progress=not args.quiet, origin=str(args.suite))
+                            command=_command(), progress=not args.quiet, origin=str(args.suite),
+                            workers=args.workers, devices=args.devices, run_id=args.run_id,
+                            detach=args.detach)
+    if result.detached:
+        print(result.run_id)  # alone on its line, for scripts: RUN_ID=$(... --detach)
+        return 0
     if result.nothing:
         print(f"run {result.run_id} finished without a result")
     elif result.empty_pairs:

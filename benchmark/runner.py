@@ -3,7 +3,9 @@ configuration on the test split, record everything, render the report."""
 
 from __future__ import annotations
 
+import datetime as dt
 import os
+import re
 import shutil
 import sys
 import warnings
@@ -17,13 +19,11 @@ from benchmark import environment
 from benchmark.datasets import Dataset, Splits
 from benchmark.datasets._summary import summarize
 from benchmark.errors import DataError, UserError
-from benchmark.metrics import predict_labels, score_all
-from benchmark.search import WorkerPool, evaluate, optimize
 from benchmark.space import Space
-from benchmark.store import (DatasetRecord, EvaluationRecord, RunRecord, Store, StudyRecord,
-                             mask_command, now, optuna_storage, scrub)
-from benchmark.suite import DatasetEntry, ModelEntry, Suite
-from benchmark.worker import DataRef, EvaluationTask, Outcome, TrialTask
+from benchmark.store import (DatasetRecord, RunRecord, Store, StudyRecord, mask_command, now,
+                             optuna_storage, scrub)
+from benchmark.suite import DatasetEntry, Suite
+from benchmark.worker import DataRef
 
 
 @dataclass(frozen=True)
@@ -37,6 +37,8 @@ class RunResult:
     n_pairs: int = 0
     # The compact results table ``run`` prints at its end (export.table_lines).
     summary: tuple[str, ...] = ()
+    # run --workers 0 --detach: created, not trained; finished later.
+    detached: bool = False
 
     @property
     def nothing(self) -> bool:
@@ -150,18 +152,26 @@ def _training_balance(name: str, dataset: Dataset, parts: Splits, suite: Suite,
 
 
 class Progress:
-    """Live progress: a bar per study on a terminal, one line per trial everywhere."""
+    """Live progress of a run from the database: a bar over every trial of the
+    run on a terminal, one line per finished trial everywhere (trials of remote
+    workers too), and the workers' messages (final evaluations, stopped studies)."""
 
     def __init__(self, enabled: bool) -> None:
+        import threading
+
         self.enabled = enabled
         self.bar: Any = None
-        # Set once a trial is handed to a worker: a crash before that wrote no result.
+        # Set once a trial has started: a crash before that wrote no result.
         self.trial_started = False
-        # The study in progress: when it started, its trial and time budgets, trials done.
+        # The run's trials so far: when it started, its trial and time budgets, trials done.
         self.started = 0.0
         self.total: int | None = None
         self.timeout: float | None = None
         self.done = 0
+        self._lock = threading.Lock()
+        self._deferred: list[str] = []
+        self._seen: set[int] = set()
+        self._searching: set[str] = set()
 
     def start(self, title: str, total: int | None, timeout: float | None = None) -> None:
         import time
@@ -173,31 +183,57 @@ class Progress:
 
         self.bar = tqdm(total=total, desc=title, unit="trial", file=sys.stderr, disable=None,
                         dynamic_ncols=True)
-        self.bar.write(f"{title}: searching ({total or 'until timeout'} trials)", file=sys.stderr)
 
-    def trial(self, study: Any, trial: Any, outcome: Outcome, metric: str) -> None:
-        if not self.enabled:
-            return
-        status = {
-            "complete": f"{metric} {outcome.value:.4f}" if outcome.value is not None else "",
-            "pruned": (f"pruned after {len(outcome.fold_scores)} fold(s)" if outcome.fold_scores
-                       else f"pruned after {len(outcome.history)} epoch(s)"),
-            "fail": f"FAILED: {outcome.error}",
-        }[outcome.state]
-        try:
-            best = f"best {study.best_value:.4f} (#{study.best_trial.number})"
-        except ValueError:
+    def poll(self, plan: Any, storage: Any, metric: str, n_trials: int | None) -> None:
+        """Lines for the trials that finished since the last poll."""
+        from optuna.trial import TrialState
+
+        for study in plan.studies:
+            study_id = storage.get_study_id_from_name(study.optuna_study)
+            trials = storage.get_all_trials(study_id, deepcopy=False)
+            if trials:
+                self.trial_started = True
+                if study.title not in self._searching:
+                    self._searching.add(study.title)
+                    self.write(f"{study.title}: searching ({n_trials or 'until timeout'} trials)")
+            complete = [t for t in trials if t.state == TrialState.COMPLETE and t.value is not None]
+            for trial in sorted(trials, key=lambda t: t.datetime_complete or dt.datetime.max):
+                if not trial.state.is_finished() or trial._trial_id in self._seen:
+                    continue
+                self._seen.add(trial._trial_id)
+                done_so_far = [t for t in complete if t.datetime_complete
+                               and t.datetime_complete <= trial.datetime_complete]
+                self._line(study.title, trial, done_so_far, metric, plan.suite.study.objective_direction)
+
+    def _line(self, title: str, trial: Any, complete: list[Any], metric: str, direction: str) -> None:
+        from optuna.trial import TrialState
+
+        attrs = trial.user_attrs
+        if trial.state == TrialState.COMPLETE:
+            status = f"{metric} {trial.value:.4f}"
+        elif trial.state == TrialState.PRUNED:
+            status = (f"pruned after {len(attrs.get('fold_scores') or [])} fold(s)"
+                      if attrs.get("fold_scores") else
+                      f"pruned after {len(attrs.get('history') or [])} epoch(s)")
+        else:
+            status = f"FAILED: {attrs.get('error') or 'no error recorded'}"
+        if complete:
+            pick = max if direction == "maximize" else min
+            best_trial = pick(complete, key=lambda t: t.value)
+            best = f"best {best_trial.value:.4f} (#{best_trial.number})"
+        else:
             best = "no completed trial yet"
-        self.done += 1
-        self.bar.write(f"  trial {trial.number:>3}  {status:<32} {best:<28} {self.timing()}",
-                       file=sys.stderr)
-        self.bar.set_postfix_str(best)
-        self.bar.update()
+        if not attrs.get("worker_died"):  # a dead worker's trial is retried, not counted
+            self.done += 1
+            if self.bar is not None:
+                self.bar.set_postfix_str(f"{title}: {best}")
+                self.bar.update()
+        self.write(f"  {title}  trial {trial.number:>3}  {status:<32} {best:<28} {self.timing()}")
 
     def timing(self) -> str:
-        """``12.3 s elapsed, ~25.0 s left``: the study's time so far and an estimate
+        """``12.3 s elapsed, ~25.0 s left``: the run's time so far and an estimate
         of the rest (the mean time per finished trial times the trials left, or
-        what remains of study.timeout, whichever ends first)."""
+        what remains of the time budget, whichever ends first)."""
         import time
 
         elapsed = time.monotonic() - self.started
@@ -212,9 +248,29 @@ class Progress:
             text += ", done" if left <= 0 else f", ~{_clock(left)} left"
         return text
 
+    def write(self, text: str) -> None:
+        if not self.enabled:
+            return
+        with self._lock:
+            if self.bar is not None:
+                self.bar.write(text, file=sys.stderr)
+            else:
+                print(text, file=sys.stderr, flush=True)
+
     def message(self, text: str) -> None:
-        if self.enabled:
-            print(text, file=sys.stderr, flush=True)
+        self.write(text)
+
+    def defer(self, text: str) -> None:
+        """A worker's message, shown after the trial lines of the next poll
+        (which come from the database, a little later than the message)."""
+        with self._lock:
+            self._deferred.append(text)
+
+    def flush(self) -> None:
+        with self._lock:
+            texts, self._deferred = self._deferred, []
+        for text in texts:
+            self.write(text)
 
     def close(self) -> None:
         if self.bar is not None:
@@ -231,144 +287,6 @@ def _clock(seconds: float) -> str:
         return f"{minutes} min {secs:02d} s"
     hours, minutes = divmod(minutes, 60)
     return f"{hours} h {minutes:02d} min"
-
-
-def _close_interrupted(study: Any) -> tuple[int, float]:
-    """Trials a killed run left RUNNING are marked failed ('interrupted'); returns
-    how many trials had finished before (they count towards the budget, once)
-    and the seconds they took."""
-    from optuna.trial import TrialState
-
-    finished, seconds = 0, 0.0
-    for trial in study.get_trials(deepcopy=False):
-        if trial.state in (TrialState.RUNNING, TrialState.WAITING):
-            study._storage.set_trial_user_attr(trial._trial_id, "error",
-                                               "interrupted: the run was stopped during this trial")
-            study._storage.set_trial_state_values(trial._trial_id, TrialState.FAIL)
-        elif trial.state.is_finished():
-            finished += 1
-            seconds += trial.duration.total_seconds() if trial.duration else 0.0
-    return finished, seconds
-
-
-def _study(store: Store, run_id: str, suite: Suite, dataset_name: str, n_classes: int,
-           data: DataRef, entry: ModelEntry, pool: WorkerPool, progress: Progress,
-           existing: StudyRecord | None = None) -> None:
-    """Search and evaluate one (dataset, model) pair. With ``existing`` (a resumed
-    run), the stored study goes on where it stopped; a pair whose search and
-    evaluation were saved is left as it is."""
-    import optuna
-    from sklearn.metrics import confusion_matrix
-
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
-    settings = suite.study
-    space = Space.from_spec(entry.search)
-    study_name = f"{run_id}/{dataset_name}/{entry.label}"
-    sampler = settings.sampler.create(seed=settings.seed)
-    if existing is not None and existing.search_seconds is not None:
-        progress.message(f"{dataset_name} / {entry.label}: done before the interruption")
-        return
-    # load_if_exists: a resumed run may have created the Optuna study and been
-    # killed before its record was written.
-    study = optuna.create_study(
-        study_name=study_name, storage=optuna_storage(store.url),
-        direction=settings.objective_direction,
-        sampler=sampler, pruner=settings.pruner.create(), load_if_exists=True)
-    done_before, seconds_before = _close_interrupted(study)
-    if done_before:
-        progress.message(f"{dataset_name} / {entry.label}: resuming after {done_before} "
-                         f"finished trial(s)")
-    if existing is not None:
-        record = existing
-    else:
-        with store.session() as session:
-            record = StudyRecord(run_id=run_id, dataset=dataset_name, model=entry.label,
-                                 model_name=entry.model, optuna_study=study_name,
-                                 metric=settings.metric, direction=settings.objective_direction,
-                                 space=space.describe())
-            session.add(record)
-
-    def task_for(trial: Any, params: dict[str, Any]) -> TrialTask:
-        progress.trial_started = True
-        return TrialTask(storage_url=store.url, study_name=study_name, trial_id=trial._trial_id,
-                         pruner=settings.pruner.model_dump(), model=entry.model, params=params,
-                         data=data, metric=settings.metric, seed=settings.seed + trial.number,
-                         cv_folds=settings.cv_folds, search_sample=entry.search_sample,
-                         threshold=settings.threshold)
-
-    n_trials = None if settings.n_trials is None else max(settings.n_trials - done_before, 0)
-    timeout = None if settings.timeout is None else max(settings.timeout - seconds_before, 0)
-    progress.start(f"{dataset_name} / {entry.label}", n_trials, timeout)
-    started = now()
-    try:
-        optimize(study, space=space, task_for=task_for, pool=pool, n_trials=n_trials,
-                 timeout=timeout,
-                 on_trial=lambda trial, outcome: progress.trial(study, trial, outcome, settings.metric))
-    finally:
-        progress.close()
-    search_seconds = (now() - started).total_seconds() + seconds_before
-
-    evaluations: list[EvaluationRecord] = []
-    error = None
-    try:
-        best = study.best_trial
-    except ValueError:
-        best, error = None, "no trial completed, so there is no configuration to evaluate"
-        error += _why_no_trial(study)
-    best_params = {**space.fixed, **best.params} if best else None
-    if best is not None:
-        for repeat in range(suite.evaluation.repeats):
-            seed = settings.seed + 10_000 + repeat
-            progress.message(f"{dataset_name} / {entry.label}: final evaluation "
-                             f"{repeat + 1}/{suite.evaluation.repeats} of trial #{best.number}")
-            outcome = evaluate(pool, EvaluationTask(model=entry.model, params=best_params,
-                                                    data=data, metric=settings.metric, seed=seed,
-                                                    threshold=settings.threshold,
-                                                    cv_folds=settings.cv_folds))
-            if outcome.state != "complete":
-                error = f"final evaluation failed: {outcome.error}"
-                break
-            y_true, proba = np.asarray(outcome.y_true), np.asarray(outcome.proba)
-            evaluations.append(EvaluationRecord(
-                repeat=repeat, seed=seed, metrics=score_all(y_true, proba, outcome.threshold),
-                confusion=confusion_matrix(y_true, predict_labels(proba, outcome.threshold),
-                                           labels=range(n_classes)).tolist(),
-                history=outcome.history, n_params=outcome.n_params,
-                fit_seconds=outcome.fit_seconds, threshold=outcome.threshold,
-                architecture=outcome.architecture,
-                # Test predictions, for ROC/PR curves and paired tests between models.
-                # With what the threshold was tuned on (the report states its positives).
-                predictions={"y_true": y_true.tolist(),
-                             "proba": np.round(proba, 6).tolist(),
-                             **({"threshold_tuned_on": outcome.threshold_data}
-                                if outcome.threshold_data else {})}))
-            _note_device(store, run_id, outcome.device)
-    with store.session() as session:
-        record = session.merge(record)
-        record.search_seconds = search_seconds
-        record.best_trial = best.number if best else None
-        record.best_params = best_params
-        record.error = error
-        for evaluation in evaluations:
-            evaluation.study_id = record.id
-            session.add(evaluation)
-
-
-def _why_no_trial(study: Any) -> str:
-    """`` (3 failed, e.g. ValueError: ...)``: what became of the trials of a
-    study without a completed one, for the record and the summary line."""
-    from collections import Counter
-
-    trials = study.get_trials(deepcopy=False)
-    if not trials:
-        return " (no trial ran)"
-    counts = Counter({"FAIL": "failed"}.get(t.state.name, t.state.name.lower()) for t in trials)
-    errors = [t.user_attrs["error"] for t in trials if t.user_attrs.get("error")]
-    example = ""
-    if errors:
-        first = str(errors[0]).strip().splitlines()[0] if str(errors[0]).strip() else ""
-        example = f", e.g. {first[:160]}{'...' if len(first) > 160 else ''}" if first else ""
-    return " (" + ", ".join(f"{n} {state}" for state, n in sorted(counts.items())) + example + ")"
 
 
 def check_search(suite: Suite, origin: str = "suite") -> None:
@@ -425,23 +343,128 @@ def describe_pairs(pairs: tuple[tuple[str, str, str], ...], limit: int = 3) -> s
     return shown + (f"; and {len(pairs) - limit} more" if len(pairs) > limit else "")
 
 
-def _note_device(store: Store, run_id: str, device: str) -> None:
-    with store.session() as session:
-        run = session.get(RunRecord, run_id)
-        if device and run.environment.get("device") != device:
-            run.environment = {**run.environment, "device": device}
-
-
 def load_datasets(suite: Suite, origin: str = "suite") -> dict[str, Loaded]:
     """Every data set of the suite, loaded, split and checked (``validate`` uses it too)."""
     return {name: _load(name, entry, suite, origin) for name, entry in suite.datasets.items()}
 
 
+class RunCancelled(UserError):
+    """``cancel`` stopped the run: its workers finished their trials and exited."""
+
+    exit_code = 5
+
+
+def _prepare(store: Store, run_id: str, suite: Suite, loaded: dict[str, Loaded],
+             stored_datasets: set[str], existing: dict[tuple[str, str], StudyRecord]) -> Any:
+    """Every data set record, Optuna study and study record of the run, created
+    before any worker starts (two workers creating one study race, optuna#4621)."""
+    import optuna
+
+    from benchmark.execution import RunPlan, StudyPlan
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    settings = suite.study
+    storage = optuna_storage(store.url)
+    studies = []
+    for dataset_name, data in loaded.items():
+        if dataset_name not in stored_datasets:
+            with store.session() as session:
+                session.add(DatasetRecord(run_id=run_id, name=dataset_name,
+                                          source=suite.datasets[dataset_name].source,
+                                          summary=data.summary))
+        for entry in suite.models:
+            study_name = f"{run_id}/{dataset_name}/{entry.label}"
+            # load_if_exists: a resumed run may have created the Optuna study and
+            # been killed before its record was written.
+            optuna.create_study(study_name=study_name, storage=storage,
+                                direction=settings.objective_direction, load_if_exists=True)
+            record = existing.get((dataset_name, entry.label))
+            if record is None:
+                with store.session() as session:
+                    record = StudyRecord(run_id=run_id, dataset=dataset_name, model=entry.label,
+                                         model_name=entry.model, optuna_study=study_name,
+                                         metric=settings.metric,
+                                         direction=settings.objective_direction,
+                                         space=Space.from_spec(entry.search).describe())
+                    session.add(record)
+            studies.append(StudyPlan(record_id=record.id, dataset=dataset_name,
+                                     label=entry.label, model=entry.model,
+                                     optuna_study=study_name, data=data.ref,
+                                     n_classes=data.dataset.n_classes,
+                                     search_sample=entry.search_sample))
+    return RunPlan(run_id=run_id, suite=suite, studies=studies)
+
+
+def _wait(store: Store, plan: Any, workers: list[Any], progress: Progress) -> None:
+    """Until every study of the run is finished (by local workers or remote
+    ones): progress from the database, dead workers' trials recovered, a
+    cancelled run stopped. A local worker that crashed stops the run."""
+    import time
+
+    from benchmark import execution
+
+    settings = plan.suite.study
+    execution_settings = plan.suite.execution
+    storage = optuna_storage(store.url)
+    heartbeats = execution.storage_for(store, execution_settings.heartbeat_seconds,
+                                       execution_settings.grace_seconds)
+    last_recovery = time.monotonic()
+    while True:
+        progress.poll(plan, storage, settings.metric, settings.n_trials)
+        progress.flush()
+        if all(execution.study_state(store, study) == "finished" for study in plan.studies):
+            progress.poll(plan, storage, settings.metric, settings.n_trials)
+            progress.flush()
+            return
+        for worker, thread in workers:
+            if thread.errors:  # a local worker crashed (not a trial: the worker itself)
+                raise thread.errors[0]
+        if execution.cancelled(store, plan.run_id):
+            for worker, thread in workers:
+                thread.join()
+            raise RunCancelled(f"run {plan.run_id} was cancelled; its workers stopped after "
+                               f"their trials. Finish it with: python -m benchmark run --resume "
+                               f"{plan.run_id}")
+        if time.monotonic() - last_recovery > execution_settings.heartbeat_seconds:
+            # Remote workers recover each other's trials; with none left alive, this does.
+            execution.recover(store, plan, heartbeats, execution_settings.grace_seconds)
+            last_recovery = time.monotonic()
+        time.sleep(0.5)
+
+
 def run(suite: Suite, suite_text: str, *, storage: str, reports_dir: Path, command: str = "",
-        progress: bool = True, origin: str = "suite", resume_id: str | None = None) -> RunResult:
+        progress: bool = True, origin: str = "suite", resume_id: str | None = None,
+        workers: int | str | None = None, devices: str | None = None,
+        run_id: str | None = None, detach: bool = False) -> RunResult:
     """Run a validated suite end to end; returns where the report landed. ``origin``
     (the suite's file) starts every error message about the suite's data. With
-    ``resume_id`` (see ``resume``), that stored run is finished instead of a new one."""
+    ``resume_id`` (see ``resume``), that stored run is finished instead of a new one.
+    ``workers``/``devices`` override the suite's execution keys; ``workers=0``
+    leaves the training to ``worker`` processes, and ``detach`` then returns
+    once the run and its studies exist."""
+    from benchmark import execution
+    from benchmark.suite import Execution
+
+    if workers is not None or devices is not None:
+        update = {}
+        if workers is not None:
+            update["workers"] = workers
+        if devices is not None:
+            update["devices"] = devices
+        try:
+            chosen = Execution.model_validate({**suite.execution.model_dump(), **update})
+        except Exception as error:  # noqa: BLE001 - pydantic's message, one line
+            raise UserError(f"--devices {devices}: not a device list; valid: auto, cpu, or GPU "
+                            f"indices such as 0,1") from error
+        suite = suite.model_copy(update={"execution": chosen})
+    placement = execution.place(suite.execution.workers, suite.execution.devices,
+                                suite.execution.threads_per_worker)
+    if detach and placement.workers:
+        raise UserError("--detach needs --workers 0: local workers would be orphaned when run "
+                        "returns (start `python -m benchmark worker RUN_ID` processes instead)")
+    if run_id is not None and not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}", run_id):
+        raise UserError(f"--id {run_id!r}: a run id is 1 to 64 letters, digits, '.', '_' or "
+                        f"'-', starting with a letter or digit")
     # Load every data set first: a data error must stop the run before anything is written.
     loaded = load_datasets(suite, origin)
     for name, data in loaded.items():
@@ -456,8 +479,13 @@ def run(suite: Suite, suite_text: str, *, storage: str, reports_dir: Path, comma
     store = Store(storage)
     existing: dict[tuple[str, str], StudyRecord] = {}
     stored_datasets: set[str] = set()
+    running_here = {"workers": placement.workers, "placement": placement.why,
+                    "detached": detach}
     if resume_id is None:
-        run_id = store.new_run_id()
+        if run_id is not None and store.suite_of(run_id) is not None:
+            raise UserError(f"--id {run_id}: a run with this id is already stored in "
+                            f"{store.shown}; choose another")
+        run_id = run_id or store.new_run_id()
         run_dir = reports_dir / suite.name / run_id
         # Removed again (when empty) if the run fails before its first trial.
         created = [folder for folder in (reports_dir, run_dir.parent) if not folder.exists()]
@@ -467,7 +495,8 @@ def run(suite: Suite, suite_text: str, *, storage: str, reports_dir: Path, comma
             session.add(RunRecord(id=run_id, suite_name=suite.name, suite_yaml=suite_text,
                                   suite=suite.to_json(), suite_hash=suite.hash(),
                                   seed=suite.study.seed, status="running", command=command,
-                                  environment=environment.capture(origin), started_at=now()))
+                                  environment={**environment.capture(origin), **running_here},
+                                  started_at=now()))
     else:
         run_id = resume_id
         run_dir = reports_dir / suite.name / run_id
@@ -479,32 +508,55 @@ def run(suite: Suite, suite_text: str, *, storage: str, reports_dir: Path, comma
                 existing[(study.dataset, study.model)] = study
             stored_datasets = {d.name for d in record.datasets}
             record.status, record.error = "running", None
+            record.cancel_requested_at = None
             record.command = mask_command(record.command or "")  # stored by an older version
             # This process now owns the run (so a second kill is detected too).
-            record.environment = {**record.environment, **environment.process_identity()}
+            record.environment = {**record.environment, **environment.process_identity(),
+                                  "workers": max(placement.workers,
+                                                 record.environment.get("workers", 1)),
+                                  "detached": False}
     report = Progress(progress)
     report.message(f"run {run_id}: {len(suite.datasets)} dataset(s) x {len(suite.models)} model(s), "
-                   f"database {store.shown}" + (" (resumed)" if resume_id else ""))
+                   f"database {store.shown}" + (" (resumed)" if resume_id else "")
+                   + (f", {placement.workers} worker(s) here" if placement.workers != 1 else ""))
     status, error = "failed", None
     empty: tuple[tuple[str, str, str], ...] = ()
     n_pairs = 0
+    started: list[Any] = []
     try:
-        with WorkerPool(suite.execution.trials_per_worker, str(run_dir / "worker.log")) as pool:
-            for dataset_name, data in loaded.items():
-                if dataset_name not in stored_datasets:
-                    with store.session() as session:
-                        session.add(DatasetRecord(run_id=run_id, name=dataset_name,
-                                                  source=suite.datasets[dataset_name].source,
-                                                  summary=data.summary))
-                for entry in suite.models:
-                    _study(store, run_id, suite, dataset_name, data.dataset.n_classes, data.ref,
-                           entry, pool, report, existing.get((dataset_name, entry.label)))
+        plan = _prepare(store, run_id, suite, loaded, stored_datasets, existing)
+        if resume_id is not None:
+            # Trials that the interruption cut short (their worker's process is gone)
+            # are failed now and retried; those of live workers elsewhere go on.
+            execution.recover(store, plan, execution.storage_for(
+                store, suite.execution.heartbeat_seconds, suite.execution.grace_seconds),
+                suite.execution.grace_seconds)
+        if detach:
+            status = "running"
+            report.message(f"run {run_id} created; start workers with: python -m benchmark "
+                           f"worker {run_id} --storage {store.shown}")
+            return RunResult(run_id, run_dir, run_dir / "report.html", run_dir / "report.pdf",
+                             detached=True)
+        pairs = len(plan.studies)
+        total = suite.study.n_trials * pairs if suite.study.n_trials else None
+        timeout = (suite.study.timeout * -(-pairs // max(placement.workers, 1))
+                   if suite.study.timeout and not total else None)
+        report.start(f"{pairs} stud{'y' if pairs == 1 else 'ies'}", total, timeout)
+        started = execution.start_workers(
+            store, plan, placement, log_path=str(run_dir / "worker.log"),
+            on_event=lambda event: report.defer(event.text) if event.text else None)
+        _wait(store, plan, started, report)
+        for worker, thread in started:
+            thread.join()
         empty, n_pairs = _empty_pairs(store, run_id)
         if empty and len(empty) == n_pairs:
             # Stored as failed, so that no nightly takes it as its baseline.
             error = f"no (data set, model) pair produced a result: {describe_pairs(empty)}"
         else:
             status = "finished"
+    except RunCancelled as exc:
+        status, error = "cancelled", str(exc)
+        raise
     except KeyboardInterrupt:
         # Ctrl-C, or SIGTERM (the CLI turns it into KeyboardInterrupt).
         status, error = "interrupted", "interrupted (Ctrl-C or SIGTERM)"
@@ -522,9 +574,14 @@ def run(suite: Suite, suite_text: str, *, storage: str, reports_dir: Path, comma
                                 f"failed: {error}") from exc
         raise
     finally:
+        report.close()
+        for worker, thread in started:
+            worker.stop()  # an interrupted run must not wait for trials in flight
         with store.session() as session:
             record = session.get(RunRecord, run_id)
-            record.status, record.error, record.finished_at = status, error, now()
+            record.status, record.error = status, error
+            if status != "running":
+                record.finished_at = now()
 
     from benchmark.report import context as report_context
     from benchmark.report import render_run
@@ -563,22 +620,25 @@ def _remove_run_dir(run_dir: Path, created: list[Path]) -> None:
             break
 
 
-def resume(storage: str, run_id: str, *, reports_dir: Path, progress: bool = True) -> RunResult:
-    """Finish an interrupted run: completed trials and pairs are kept (and counted
-    once), trials the interruption cut short are marked failed, the rest runs."""
+def resume(storage: str, run_id: str, *, reports_dir: Path, progress: bool = True,
+           workers: int | str | None = None, devices: str | None = None) -> RunResult:
+    """Finish an interrupted, cancelled or detached run: completed trials and
+    pairs are kept (and counted once), trials the interruption cut short are
+    failed and retried, the rest runs; then the report is rendered."""
     from benchmark import suite as suite_module
 
     store = Store(storage, create=False)  # marks the run interrupted if its process is gone
     record = store.resolve(run_id)
     if record.status == "finished":
         raise UserError(f"run {record.id} already finished; nothing to resume")
-    if record.status == "running":
+    if record.status == "running" and not record.environment.get("detached"):
         raise UserError(f"run {record.id} is still running (pid {record.environment.get('pid')} "
                         f"on {record.environment.get('hostname')}); wait for it, or stop it first")
     suite = suite_module.parse(record.suite, origin=f"run {record.id}")
     return run(suite, record.suite_yaml, storage=storage,
                reports_dir=reports_dir, command=record.command, progress=progress,
-               origin=f"run {record.id}", resume_id=record.id)
+               origin=f"run {record.id}", resume_id=record.id, workers=workers,
+               devices=devices)
 
 
 # The environment variable (= cli.STORAGE_VARIABLE) naming the database that

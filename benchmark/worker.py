@@ -88,8 +88,11 @@ def _exit_with_parent() -> None:
     os._exit(1)
 
 
-def initialize(log_path: str | None) -> None:
-    """Quiet TensorFlow: its C++ logging goes to the run's worker.log, not the terminal."""
+def initialize(log_path: str | None, env: dict[str, str] | None = None) -> None:
+    """Quiet TensorFlow: its C++ logging goes to the run's worker.log, not the
+    terminal. ``env`` (the device, thread caps) is set before any library that
+    reads it is imported."""
+    os.environ.update(env or {})
     threading.Thread(target=_exit_with_parent, daemon=True, name="exit-with-parent").start()
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     if log_path:
@@ -105,6 +108,14 @@ def _tensorflow_ready() -> None:
 
     # Same suite + seed on the same machine must give the same metrics.
     tf.config.experimental.enable_op_determinism()
+    threads = os.environ.get("BENCHMARK_THREADS")
+    if threads:  # several workers share the cores (execution.threads_per_worker)
+        tf.config.threading.set_intra_op_parallelism_threads(int(threads))
+        tf.config.threading.set_inter_op_parallelism_threads(min(int(threads), 2))
+    for gpu in tf.config.list_physical_devices("GPU"):
+        # One trial per GPU, and the memory it needs only (tensorflow#17048: it is
+        # given back when the process exits, which replaced workers do).
+        tf.config.experimental.set_memory_growth(gpu, True)
 
 
 @lru_cache(maxsize=1)
@@ -136,6 +147,17 @@ def _sample(part, size: int | None, seed: int):
     index, _ = train_test_split(np.arange(len(part)), train_size=size, random_state=seed,
                                 stratify=part.y)
     return Part(take(part.x, np.sort(index)), part.y[np.sort(index)])
+
+
+def _mark_started() -> None:
+    """Training begins now (imports and data loading are done): study.trial_timeout
+    counts from here (search.WorkerPool reads the file)."""
+    import time
+
+    path = os.environ.get("BENCHMARK_STARTED_FILE")
+    if path:
+        with open(path, "w") as handle:
+            handle.write(repr(time.time()))
 
 
 def _device() -> str:
@@ -172,10 +194,12 @@ def _fit(spec, params: dict[str, Any], train, splits, n_classes: int, preprocess
         from benchmark.training import keras as keras_training
 
         _tensorflow_ready()
+        _mark_started()
         return keras_training.fit(spec, params, Splits(train, splits.validation, splits.test),
                                   n_classes, seed=seed, metric=metric, trial=trial, history=history)
     from benchmark.training import sklearn as sklearn_training
 
+    _mark_started()
     return sklearn_training.fit(spec, params, train, n_classes, seed=seed, preprocess=preprocess)
 
 
@@ -202,6 +226,7 @@ def run_trial(task: TrialTask) -> Outcome:
             def score(y: np.ndarray, proba: np.ndarray) -> float:
                 return metric(y, proba, _threshold(task.threshold, y, proba))
 
+            _mark_started()
             proba, _, outcome.fit_seconds = sklearn_training.cross_validate(
                 spec, task.params, train, n_classes, folds=task.cv_folds, seed=task.seed,
                 preprocess=preprocess, score=score, trial=trial, fold_scores=outcome.fold_scores)

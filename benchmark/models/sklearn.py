@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import os
 from typing import Any
 
 # Set by the tool, not searched: seeding, parallelism, logging, deprecated names.
@@ -61,7 +62,11 @@ class Estimator:
         cls = self._class()
         accepted = inspect.signature(cls).parameters
         seeded = {"random_state": seed} if "random_state" in accepted else {}
-        estimator = cls(**self.fixed, **seeded, **params)
+        fixed = dict(self.fixed)
+        if fixed.get("n_jobs") == -1 and os.environ.get("BENCHMARK_THREADS"):
+            # Several workers share the cores (execution.threads_per_worker).
+            fixed["n_jobs"] = int(os.environ["BENCHMARK_THREADS"])
+        estimator = cls(**fixed, **seeded, **params)
         if self.calibrated:
             from sklearn.calibration import CalibratedClassifierCV
 
