@@ -6,7 +6,9 @@ A verdict per (dataset, model) and metric, in the style of asv: ``better``,
 ``not judged`` with the reason (the search space, the data or the metric
 changed; for training time, different machines): such a row still shows both
 numbers. Training time gets ``slower`` (a regression), ``faster`` or
-``unchanged``, between runs on the same machine only; a change smaller than
+``unchanged``, between runs on the same machine only (every trial and refit of
+both runs on one and the same machine description: a run whose workers spanned
+several is not judged on time); a change smaller than
 ``min_seconds`` is ``unchanged`` whatever its ratio (tiny times are noise).
 
 How a score change is judged (the thresholds come from the suite's
@@ -105,14 +107,46 @@ class RunSummary:
     suite: dict[str, Any]
     pairs: dict[tuple[str, str], Pair]
     fingerprints: dict[str, str | None] = field(default_factory=dict)
+    # The machine descriptions of the run's workers (bench_workers.machine), each
+    # once; empty for runs of format 2, which had none.
+    worker_machines: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def machine(self) -> dict[str, Any]:
         return machine(self.environment)
 
+    @property
+    def machines(self) -> list[dict[str, Any]]:
+        """Every machine description its trials and refits trained on: its
+        workers', or (format 2, no workers) the run's own."""
+        return self.worker_machines or [self.machine]
 
-def summarize(run: Any) -> RunSummary:
-    """A stored run (store.RunRecord, records loaded) as plain data."""
+
+def distinct(descriptions: Any) -> list[dict[str, Any]]:
+    """Machine descriptions, each once, in the order given."""
+    unique: list[dict[str, Any]] = []
+    for description in descriptions:
+        if description not in unique:
+            unique.append(dict(description))
+    return unique
+
+
+def times_comparable(baseline: RunSummary, current: RunSummary) -> str | None:
+    """Why the training times of two runs cannot be judged, or None when every
+    trial and refit of both ran on one and the same machine description."""
+    for run, name in ((baseline, "the baseline"), (current, "this run")):
+        if len(run.machines) > 1:
+            return (f"{name} trained on {len(run.machines)} machines; times are compared only "
+                    f"between runs on one and the same machine")
+    if baseline.machines != current.machines:
+        return "different machines"
+    return None
+
+
+def summarize(run: Any, machines: list[dict[str, Any]] | None = None) -> RunSummary:
+    """A stored run (store.RunRecord, records loaded) as plain data; ``machines``:
+    the ``machine`` of each of its bench_workers rows (nightly.worker_machines),
+    none for a run of format 2."""
     fingerprints = {d.name: d.summary.get("fingerprint") for d in run.datasets}
     pairs = {}
     for study in run.studies:
@@ -133,7 +167,9 @@ def summarize(run: Any) -> RunSummary:
     return RunSummary(id=run.id, suite_name=run.suite_name, suite_hash=run.suite_hash,
                       status=run.status, started_at=run.started_at,
                       environment=run.environment or {}, suite=run.suite or {}, pairs=pairs,
-                      fingerprints=fingerprints)
+                      fingerprints=fingerprints,
+                      # Workers that recorded no description are left out (none: the run's own).
+                      worker_machines=distinct(m for m in machines or [] if m))
 
 
 def _mean(values: list[float]) -> float | None:
@@ -226,7 +262,9 @@ def compare(baseline: RunSummary, current: RunSummary, thresholds: Thresholds,
     is not the metric) and training time. ``history`` holds earlier comparable
     runs (oldest first) for the night-to-night band."""
     history = history or []
-    same_machine = baseline.machine == current.machine
+    # Times are judged only when every trial and refit of both runs ran on one
+    # and the same machine description (several workers may span machines).
+    machines_differ = times_comparable(baseline, current)
     rows = []
     for key in dict.fromkeys([*baseline.pairs, *current.pairs]):
         dataset, model = key
@@ -261,13 +299,13 @@ def compare(baseline: RunSummary, current: RunSummary, thresholds: Thresholds,
                 before.scores[metric], after.scores[metric],
                 higher_is_better=after.direction == "maximize" if metric == after.metric else True,
                 thresholds=thresholds, history=[n for n in nights if n is not None])})
-        if same_machine:
+        if machines_differ is None:
             rows.append({**base_row, "metric": TIME,
                          **judge_time(before.fit_seconds, after.fit_seconds, thresholds.slowdown,
                                       thresholds.min_seconds)})
         else:
             rows.append({**base_row, **_time_row(before, after), "verdict": NOT_JUDGED,
-                         "why": "different machines"})
+                         "why": machines_differ})
     return rows
 
 
@@ -321,7 +359,21 @@ def changes(baseline: RunSummary, current: RunSummary) -> list[str]:
         a, b = baseline.environment.get(key), current.environment.get(key)
         if a != b:
             lines.append(f"{key}: {a} -> {b}")
+    # Runs with workers (format 3): how many trained at once, and on what.
+    workers_a, workers_b = (run.environment.get("workers") for run in (baseline, current))
+    if (workers_a is not None or workers_b is not None) and (workers_a or 1) != (workers_b or 1):
+        lines.append(f"workers: {workers_a or 1} -> {workers_b or 1}")
+    if (baseline.worker_machines or current.worker_machines) \
+            and baseline.machines != current.machines:
+        lines.append(f"training machines: {_described(baseline.machines)} -> "
+                     f"{_described(current.machines)}")
     return lines
+
+
+def _described(machines: list[dict[str, Any]]) -> str:
+    """Machine descriptions in words: "cpu, 8 cores, 31.0 GiB, CPU" each."""
+    return " + ".join(f"{m.get('cpu')}, {m.get('cpu_count')} cores, {m.get('memory_gib')} GiB, "
+                      f"{m.get('device') or 'device not recorded'}" for m in machines)
 
 
 def _suite_difference(a: dict[str, Any], b: dict[str, Any], prefix: str = "") -> str:

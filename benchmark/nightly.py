@@ -51,7 +51,8 @@ def resolve(store: Store, reference: str, suite_name: str | None = None) -> verd
     """A run id, or ``latest``, ``previous`` (the finished run before the latest)
     or ``best`` (highest mean test score), of ``suite_name`` or of the latest run's suite."""
     if reference not in ("latest", "previous", "best"):
-        return verdicts.summarize(store.resolve(reference))
+        run = store.resolve(reference)
+        return verdicts.summarize(run, worker_machines(store, [run.id]).get(run.id))
     latest = store.resolve("latest", suite_name)
     runs = _summaries(store, latest.suite_name)
     if reference == "latest":
@@ -82,7 +83,30 @@ def described(reference: str) -> str:
 
 
 def _summaries(store: Store, suite_name: str) -> list[verdicts.RunSummary]:
-    return [verdicts.summarize(r) for r in store.runs(suite_name)]
+    runs = store.runs(suite_name)
+    machines = worker_machines(store, [r.id for r in runs])
+    return [verdicts.summarize(r, machines.get(r.id)) for r in runs]
+
+
+def worker_machines(store: Store, run_ids: list[str]) -> dict[str, list[dict[str, Any]]]:
+    """Run id -> the machine description of each of its workers (bench_workers),
+    for the runs that have workers (format 3): what their training times ran on."""
+    from sqlalchemy import select
+
+    from benchmark.store import WorkerRecord
+
+    machines: dict[str, list[dict[str, Any]]] = {}
+    if not run_ids:
+        return machines
+    with store.session() as session:
+        for start in range(0, len(run_ids), 500):  # SQLite's limit on bound parameters
+            rows = session.execute(
+                select(WorkerRecord.run_id, WorkerRecord.machine)
+                .where(WorkerRecord.run_id.in_(run_ids[start:start + 500]))
+                .order_by(WorkerRecord.started_at, WorkerRecord.id))
+            for run_id, machine in rows:
+                machines.setdefault(run_id, []).append(machine or {})
+    return machines
 
 
 def compare_runs(store: Store, baseline: verdicts.RunSummary, current: verdicts.RunSummary,

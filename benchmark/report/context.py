@@ -55,6 +55,11 @@ class ModelResult:
     # "samples": n, "positives": p} (runs stored before it was recorded: the
     # validation split, read from the data summary).
     threshold_data: dict[str, Any] | None = None
+    # Where its trials and final refits trained: (host, device) -> {"trials": n,
+    # "refits": n}, from the trials' user attributes and the evaluation rows;
+    # empty for runs of format 2, which did not record it.
+    hardware: dict[tuple[str | None, str | None], dict[str, int]] = field(default_factory=dict)
+    workers: set[str] = field(default_factory=set)  # the worker ids that ran its trials
 
     @property
     def ok(self) -> bool:
@@ -210,11 +215,17 @@ def model_results(store: Store, run: RunRecord) -> list[ModelResult]:
         trials = optuna_study.get_trials(deepcopy=False)
         counts = {name: 0 for name in STATE_NAMES.values()}
         rows = []
+        where: dict[tuple[str | None, str | None], dict[str, int]] = {}
+        workers: set[str] = set()
         for trial in trials:
             state = STATE_NAMES.get(trial.state.name)
             if state is None:  # RUNNING or WAITING: an interrupted run
                 continue
             counts[state] += 1
+            _count_where(where, trial.user_attrs.get("host"), trial.user_attrs.get("device"),
+                         "trials")
+            if trial.user_attrs.get("worker") is not None:
+                workers.add(str(trial.user_attrs["worker"]))
             rows.append({"number": trial.number, "state": state, "value": trial.value,
                          "params": trial.params, "error": trial.user_attrs.get("error"),
                          "changed": changed_parameters(trial.params, defaults),
@@ -228,6 +239,9 @@ def model_results(store: Store, run: RunRecord) -> list[ModelResult]:
             rows[-1]["units"] = rows[-1]["folds"] if cv_folds else rows[-1]["epochs"]
         best = next((t for t in trials if t.number == study.best_trial), None)
         evaluations = study.evaluations
+        for evaluation in evaluations:
+            _count_where(where, getattr(evaluation, "host", None),
+                         getattr(evaluation, "device", None), "refits")
         spec = models.get(study.model_name) if study.model_name in models else None
         fixed_epochs = (study.best_params or {}).get("epochs", defaults.get("epochs"))
 
@@ -259,8 +273,47 @@ def model_results(store: Store, run: RunRecord) -> list[ModelResult]:
             architecture=evaluations[0].architecture if evaluations else None,
             importances=importances(optuna_study), edges=at_edges(best) if best else [],
             pruning=pruning_savings(rows, planned)
-            if (cv_folds or (spec and spec.family == "keras")) else None))
+            if (cv_folds or (spec and spec.family == "keras")) else None,
+            hardware=where, workers=workers))
     return results
+
+
+def _count_where(where: dict[tuple[str | None, str | None], dict[str, int]], host: Any,
+                 device: Any, kind: str) -> None:
+    """One trial or refit more on (host, device); nothing when neither is recorded
+    (format 2)."""
+    if host is None and device is None:
+        return
+    key = (None if host is None else str(host), None if device is None else str(device))
+    where.setdefault(key, {"trials": 0, "refits": 0})[kind] += 1
+
+
+def hardware(environment: dict[str, Any], results: list[ModelResult]) -> dict[str, Any]:
+    """Where the run trained, as the report shows it: one row per (host, device)
+    with the trials and final refits each ran (empty for runs of format 2, which
+    recorded the run's one device only), and how many workers trained at once:
+    the run's ``workers`` or the distinct worker ids of its trials, whichever is
+    more. With more than one, trial order depended on timing."""
+    counts: dict[tuple[str | None, str | None], dict[str, int]] = {}
+    for result in results:
+        for key, count in result.hardware.items():
+            total = counts.setdefault(key, {"trials": 0, "refits": 0})
+            total["trials"] += count["trials"]
+            total["refits"] += count["refits"]
+    rows = [{"host": host or "not recorded", "device": device or "not recorded", **count}
+            for (host, device), count in sorted(counts.items(),
+                                                key=lambda item: (str(item[0][0]), str(item[0][1])))]
+    try:
+        declared = int((environment or {}).get("workers") or 1)
+    except (TypeError, ValueError):  # not a number ("auto" before it was resolved)
+        declared = 1
+    worker_ids = set().union(*(r.workers for r in results)) if results else set()
+    workers = max(declared, len(worker_ids))
+    return {"rows": rows, "hosts": len({row["host"] for row in rows}),
+            "devices": list(dict.fromkeys(row["device"] for row in rows)),
+            "trials": sum(row["trials"] for row in rows),
+            "refits": sum(row["refits"] for row in rows),
+            "workers": workers, "concurrent": workers > 1}
 
 
 def comparisons(results: list[ModelResult], best: dict[str, ModelResult],
@@ -464,4 +517,7 @@ def build(store: Store, run_id: str) -> dict[str, Any]:
         # suite order: what the run's summary line names.
         "empty_pairs": [{"dataset": r.dataset, "model": r.label,
                          "reason": r.error or "no result"} for r in results if not r.ok],
+        # Which hosts and devices trained the trials and refits (format 3), and
+        # whether several workers ran at once.
+        "hardware": hardware(run.environment or {}, results),
     }

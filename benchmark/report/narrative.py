@@ -240,6 +240,15 @@ def trade_off(results: list[ModelResult], metric: str, maximize: bool = True) ->
                  f"{', '.join(r.label for r in front)}")
         text += (f"; {', '.join(dominated)} {'is' if len(dominated) == 1 else 'are'} beaten on both."
                  if dominated else ".")
+        # Runs of format 3 record where each refit ran: times measured on other
+        # hardware say as much about the hardware as about the models.
+        places = list(dict.fromkeys(key for r in scored for key, count in r.hardware.items()
+                                    if count["refits"]))
+        if len(places) > 1:
+            text += (f" These final refits ran on {len(places)} different hosts or devices ("
+                     + ", ".join(f"{device or 'device not recorded'} on "
+                                 f"{host or 'a host not recorded'}" for host, device in places)
+                     + "), so their times compare the hardware as well as the models.")
         paragraphs.append(text)
     return paragraphs
 
