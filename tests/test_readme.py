@@ -27,7 +27,7 @@ def test_nightly_recipes_are_commands_the_cli_accepts() -> None:
 
     from benchmark.cli import build_parser
 
-    sources = [REPO / "README.md", *sorted((REPO / "deploy").iterdir())]
+    sources = [REPO / "README.md", *sorted(p for p in (REPO / "deploy").rglob("*") if p.is_file())]
     commands = [line.split("-m benchmark ", 1)[1].split(">>")[0]
                 for source in sources for line in source.read_text().splitlines()
                 if "-m benchmark nightly" in line]
