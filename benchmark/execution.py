@@ -36,8 +36,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from sqlalchemy import and_, delete, or_, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import and_, delete, select, update
 
 from benchmark.errors import UserError
 from benchmark.space import Space
@@ -228,7 +227,8 @@ def recover(store: Store, plan: RunPlan, storage: Any, grace: int) -> int:
             try:
                 storage.set_trial_user_attr(
                     trial._trial_id, "error",
-                    f"its worker died (no heartbeat for {grace} s, or its process ended): "
+                    f"interrupted: its worker died (no heartbeat for {grace} s, or its process "
+                    f"ended): "
                     f"{owner or 'unknown worker'}; the parameters are retried once")
                 storage.set_trial_user_attr(trial._trial_id, "worker_died", True)
                 if storage.set_trial_state_values(trial._trial_id, state=TrialState.FAIL):
@@ -252,47 +252,46 @@ def recover(store: Store, plan: RunPlan, storage: Any, grace: int) -> int:
     return failed
 
 
-def claim_slot(store: Store, study: StudyPlan, n_trials: int | None, timeout: float | None,
-               worker: str) -> int | None:
-    """A free budget slot of ``study`` for ``worker``, or None when the budget is
-    spent (every slot taken, the study's time is up, or it was stopped)."""
-    with store.session() as session:
-        record = session.get(StudyRecord, study.record_id)
-        if record.stopped or record.search_seconds is not None:
-            return None
-        if timeout is not None and record.started_at is not None and (
-                now() - _aware(record.started_at)).total_seconds() >= timeout:
-            return None
-        taken = set(session.scalars(select(SlotRecord.slot).where(
-            SlotRecord.study_id == study.record_id)))
-    limit = n_trials if n_trials is not None else len(taken) + 1_000_000
-    for slot in range(limit):
-        if slot in taken:
-            continue
-        try:
-            with store.session() as session:
-                session.add(SlotRecord(study_id=study.record_id, slot=slot, worker=worker,
+def adopt(store: Store, plan: RunPlan, storage: Any) -> None:
+    """A resumed run's trials from before workers had slots (a run written by
+    format 2, or killed before this version): a trial left running by the dead
+    process is failed ('interrupted') and its parameters retried once; every
+    finished trial that counts gets its budget slot, so that the budget stays
+    exact."""
+    import optuna
+    from optuna.trial import TrialState
+
+    for study_plan in plan.studies:
+        study_id = storage.get_study_id_from_name(study_plan.optuna_study)
+        for trial in storage.get_all_trials(study_id, deepcopy=False,
+                                            states=(TrialState.RUNNING,)):
+            if trial.user_attrs.get("worker"):
+                continue  # a worker's trial: recover() judges it by its heartbeat
+            try:
+                storage.set_trial_user_attr(trial._trial_id, "error",
+                                            "interrupted: the run was stopped during this trial")
+                storage.set_trial_user_attr(trial._trial_id, "worker_died", True)
+                storage.set_trial_state_values(trial._trial_id, state=TrialState.FAIL)
+            except optuna.exceptions.UpdateFinishedTrialError:
+                continue
+            study = optuna.load_study(study_name=study_plan.optuna_study, storage=storage)
+            _retry_once(study, storage.get_trial(trial._trial_id))
+        with store.session() as session:
+            slots = session.scalars(select(SlotRecord).where(
+                SlotRecord.study_id == study_plan.record_id)).all()
+            owned = {slot.trial_id for slot in slots}
+            taken = {slot.slot for slot in slots}
+            free = (n for n in range(10**9) if n not in taken)
+            for trial in storage.get_all_trials(study_id, deepcopy=False):
+                error = str(trial.user_attrs.get("error") or "")
+                if (not trial.state.is_finished() or trial._trial_id in owned
+                        or trial.user_attrs.get("worker_died") or error.startswith("interrupted:")):
+                    continue
+                session.add(SlotRecord(study_id=study_plan.record_id, slot=next(free),
+                                       worker="adopted", trial_id=trial._trial_id,
                                        claimed_at=now()))
-        except IntegrityError:
-            continue  # another worker took it in between
-        with store.session() as session:  # the study's clock starts with its first claim
-            session.execute(update(StudyRecord).where(and_(
-                StudyRecord.id == study.record_id, StudyRecord.started_at.is_(None)))
-                .values(started_at=now()))
-        return slot
-    return None
 
 
-def claim_final(store: Store, study: StudyPlan, worker: str, lease: float) -> bool:
-    """Takes the study's final evaluation: True for exactly one claimant while its
-    lease runs (renewed by its heartbeat)."""
-    moment = now()
-    with store.session() as session:
-        result = session.execute(update(StudyRecord).where(and_(
-            StudyRecord.id == study.record_id, StudyRecord.search_seconds.is_(None),
-            or_(StudyRecord.final_owner.is_(None), StudyRecord.final_lease_until < moment)))
-            .values(final_owner=worker, final_lease_until=moment + dt.timedelta(seconds=lease)))
-        return result.rowcount == 1
 
 
 # ------------------------------------------------------------------- workers
@@ -424,7 +423,7 @@ class Worker:
         settings = self.plan.suite.study
         last_recovery = 0.0
         while not self.stopping.is_set():
-            if cancelled(self.store, self.plan.run_id):
+            if self.store.cancel_requested(self.plan.run_id):
                 return
             if time.monotonic() - last_recovery >= self.heartbeat_seconds:
                 recover(self.store, self.plan, self.storage, self.grace)
@@ -432,18 +431,18 @@ class Worker:
             busy = False
             finished = 0
             for study in self.plan.studies:
-                state = study_state(self.store, study)
-                if state == "finished":
+                if self.store.study_finished(study.record_id):
                     finished += 1
                     continue
-                slot = claim_slot(self.store, study, settings.n_trials, settings.timeout, self.id)
+                slot = self.store.claim_slot(study.record_id, settings.n_trials, settings.timeout,
+                                             self.id)
                 if slot is not None:
                     self._trial(pool, study, slot)
                     busy = True
                     break
                 if not self._idle(study):
                     continue  # its last trials still run (here or elsewhere)
-                if claim_final(self.store, study, self.id, self.grace):
+                if self.store.claim_evaluation(study.record_id, self.id, self.grace):
                     self._final(pool, study)
                     busy = True
                     break
@@ -571,17 +570,6 @@ def _record(storage: Any, trial: Any, outcome: Outcome) -> None:
         trial.set_user_attr(name, value)
 
 
-def study_state(store: Store, study: StudyPlan) -> str:
-    with store.session() as session:
-        done = session.scalar(select(StudyRecord.search_seconds).where(
-            StudyRecord.id == study.record_id))
-    return "finished" if done is not None else "open"
-
-
-def cancelled(store: Store, run_id: str) -> bool:
-    with store.session() as session:
-        return session.scalar(select(RunRecord.cancel_requested_at).where(
-            RunRecord.id == run_id)) is not None
 
 
 def finalize(store: Store, plan: RunPlan, study: StudyPlan, optuna_study: Any, pool: Any,
@@ -834,7 +822,7 @@ def worker_command(args: Any) -> int:
     if errors:
         raise errors[0]
     trained = sum(worker.trials for worker, _ in started)
-    state = "cancelled" if cancelled(store, record.id) else "done"
+    state = "cancelled" if store.cancel_requested(record.id) else "done"
     print(f"run {record.id}: {state}; this process trained {trained} trial(s)")
     return 0
 
@@ -917,9 +905,7 @@ def cancel_command(args: Any) -> int:
     if record.status not in ("running", "interrupted"):
         raise UserError(f"run {record.id} is {record.status}; only a running run can be "
                         f"cancelled")
-    with store.session() as session:
-        session.execute(update(RunRecord).where(RunRecord.id == record.id)
-                        .values(cancel_requested_at=now()))
+    store.request_cancel(record.id)
     print(f"run {record.id}: cancel requested; its workers finish or fail their trial and stop "
           f"(see: python -m benchmark status {record.id})")
     return 0

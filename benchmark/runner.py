@@ -412,14 +412,14 @@ def _wait(store: Store, plan: Any, workers: list[Any], progress: Progress) -> No
     while True:
         progress.poll(plan, storage, settings.metric, settings.n_trials)
         progress.flush()
-        if all(execution.study_state(store, study) == "finished" for study in plan.studies):
+        if all(store.study_finished(study.record_id) for study in plan.studies):
             progress.poll(plan, storage, settings.metric, settings.n_trials)
             progress.flush()
             return
         for worker, thread in workers:
             if thread.errors:  # a local worker crashed (not a trial: the worker itself)
                 raise thread.errors[0]
-        if execution.cancelled(store, plan.run_id):
+        if store.cancel_requested(plan.run_id):
             for worker, thread in workers:
                 thread.join()
             raise RunCancelled(f"run {plan.run_id} was cancelled; its workers stopped after "
@@ -528,9 +528,10 @@ def run(suite: Suite, suite_text: str, *, storage: str, reports_dir: Path, comma
         if resume_id is not None:
             # Trials that the interruption cut short (their worker's process is gone)
             # are failed now and retried; those of live workers elsewhere go on.
-            execution.recover(store, plan, execution.storage_for(
-                store, suite.execution.heartbeat_seconds, suite.execution.grace_seconds),
-                suite.execution.grace_seconds)
+            heartbeats = execution.storage_for(store, suite.execution.heartbeat_seconds,
+                                               suite.execution.grace_seconds)
+            execution.adopt(store, plan, heartbeats)
+            execution.recover(store, plan, heartbeats, suite.execution.grace_seconds)
         if detach:
             status = "running"
             report.message(f"run {run_id} created; start workers with: python -m benchmark "

@@ -185,6 +185,11 @@ class LockRecord(Base):
     acquired_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
 
 
+def _aware(value: dt.datetime) -> dt.datetime:
+    """SQLite gives back naive datetimes; they are UTC."""
+    return value if value.tzinfo is not None else value.replace(tzinfo=dt.UTC)
+
+
 def process_alive(pid: int | None, *, created: float | None = None,
                   started_before: dt.datetime | None = None) -> bool:
     """Whether process ``pid`` on this machine still runs and is the process
@@ -438,6 +443,75 @@ class Store:
                                  f"--resume {run.id}")
                     marked.append(run.id)
         return marked
+
+    # -- the repository of a distributed run: what workers claim and ask, each
+    # one statement (or one short transaction) over the shared database.
+
+    def claim_slot(self, study_id: int, n_trials: int | None, timeout: float | None,
+                   worker: str) -> int | None:
+        """A free budget slot of the study for ``worker``, or None when its budget
+        is spent (every slot taken, its time up, or it was stopped). The slot's
+        primary key makes the claim exact across processes and machines."""
+        from sqlalchemy import and_, update
+        from sqlalchemy.exc import IntegrityError
+
+        with self.session() as session:
+            record = session.get(StudyRecord, study_id)
+            if record.stopped or record.search_seconds is not None:
+                return None
+            if timeout is not None and record.started_at is not None and (
+                    now() - _aware(record.started_at)).total_seconds() >= timeout:
+                return None
+            taken = set(session.scalars(select(SlotRecord.slot).where(
+                SlotRecord.study_id == study_id)))
+        limit = n_trials if n_trials is not None else len(taken) + 1_000_000
+        for slot in range(limit):
+            if slot in taken:
+                continue
+            try:
+                with self.session() as session:
+                    session.add(SlotRecord(study_id=study_id, slot=slot, worker=worker,
+                                           claimed_at=now()))
+            except IntegrityError:
+                continue  # another worker took it in between
+            with self.session() as session:  # the study's clock starts with its first claim
+                session.execute(update(StudyRecord).where(and_(
+                    StudyRecord.id == study_id, StudyRecord.started_at.is_(None)))
+                    .values(started_at=now()))
+            return slot
+        return None
+
+    def claim_evaluation(self, study_id: int, worker: str, lease: float) -> bool:
+        """Takes the study's final evaluation: True for exactly one claimant while
+        its lease runs (its heartbeat renews it; a dead claimant's runs out)."""
+        from sqlalchemy import and_, or_, update
+
+        moment = now()
+        with self.session() as session:
+            result = session.execute(update(StudyRecord).where(and_(
+                StudyRecord.id == study_id, StudyRecord.search_seconds.is_(None),
+                or_(StudyRecord.final_owner.is_(None), StudyRecord.final_lease_until < moment)))
+                .values(final_owner=worker,
+                        final_lease_until=moment + dt.timedelta(seconds=lease)))
+            return result.rowcount == 1
+
+    def study_finished(self, study_id: int) -> bool:
+        """Searched and evaluated (or given up on, with its reason recorded)."""
+        with self.session() as session:
+            return session.scalar(select(StudyRecord.search_seconds).where(
+                StudyRecord.id == study_id)) is not None
+
+    def request_cancel(self, run_id: str) -> None:
+        from sqlalchemy import update
+
+        with self.session() as session:
+            session.execute(update(RunRecord).where(RunRecord.id == run_id)
+                            .values(cancel_requested_at=now()))
+
+    def cancel_requested(self, run_id: str) -> bool:
+        with self.session() as session:
+            return session.scalar(select(RunRecord.cancel_requested_at).where(
+                RunRecord.id == run_id)) is not None
 
     @contextmanager
     def lock(self, suite_name: str) -> Iterator[None]:

@@ -39,6 +39,11 @@ def format2(tmp_path: Path) -> str:
     return f"sqlite:///{copy}"
 
 
+def _cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "benchmark", *args], cwd=cwd,
+                          capture_output=True, text=True, timeout=600)
+
+
 def _differences(url: str) -> list:
     """What autogenerate would change to make the tool's tables equal the ORM
     (Optuna's tables, in the same database, left out)."""
@@ -275,3 +280,39 @@ def test_wheel_ships_the_migrations(tmp_path: Path) -> None:
                  "benchmark/migrations/versions/0001_format2.py",
                  "benchmark/migrations/versions/0002_format3.py"):
         assert name in names
+
+
+def test_the_killed_format_2_run_resumes_after_the_upgrade(tmp_path: Path) -> None:
+    """The frozen database's third run was killed (kill -9) during its second
+    study by the last version of format 2: after `db upgrade`, `--resume`
+    fails the trial it left running, keeps the finished ones (counted once:
+    the budget stays exact) and finishes the run."""
+    import optuna
+    from optuna.trial import TrialState
+
+    from benchmark.store import Store
+
+    copy = tmp_path / "format2.db"
+    shutil.copy(FORMAT2, copy)
+    storage = f"sqlite:///{copy}"
+    assert _cli("db", "upgrade", "--storage", storage, cwd=tmp_path).returncode == 0
+    killed = INTERRUPTED
+    before = Store(storage, create=False).resolve(killed)
+    budget = before.suite["study"]["n_trials"]
+    resumed = _cli("run", "--resume", killed, "--storage", storage, cwd=tmp_path)
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    run = Store(storage, create=False).resolve(killed)
+    assert run.status == "finished"
+    assert (tmp_path / "reports" / run.suite_name / killed / "report.pdf").exists()
+    for study in run.studies:
+        assert study.evaluations and study.search_seconds is not None
+        trials = optuna.load_study(study_name=study.optuna_study, storage=storage).trials
+        assert not [t for t in trials if t.state == TrialState.RUNNING]
+        cut = [t for t in trials if t.user_attrs.get("worker_died")]
+        counted = [t for t in trials if not t.user_attrs.get("worker_died")]
+        assert len(counted) == budget, (study.model, [(t.number, t.state) for t in trials])
+        for trial in cut:
+            assert trial.user_attrs["error"].startswith("interrupted")
+    logistic = run.studies[1]
+    trials = optuna.load_study(study_name=logistic.optuna_study, storage=storage).trials
+    assert len([t for t in trials if t.user_attrs.get("worker_died")]) == 1

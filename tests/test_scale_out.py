@@ -190,7 +190,7 @@ def test_worker_processes_join_a_run_created_without_workers(tmp_path: Path) -> 
 
 SLOW_FOREST = """
       - model: random_forest
-        search: {n_estimators: {low: 400, high: 600}, max_depth: {low: 4, high: 12}}
+        search: {n_estimators: {low: 800, high: 1000}, max_depth: {low: 4, high: 12}}
 """
 
 
@@ -208,7 +208,8 @@ def test_a_killed_worker_s_trial_is_failed_retried_and_not_counted(tmp_path: Pat
     survivor = None
     try:
         store = Store(storage)
-        _wait_for(lambda: store.suite_of("killed") is not None, what="the run")
+        _wait_for(lambda: store.suite_of("killed") is not None
+                  and store.resolve("killed").studies, what="the run and its study")
         study = store.resolve("killed").studies[0]
         optuna_storage = optuna.storages.RDBStorage(storage)
 
@@ -219,11 +220,12 @@ def test_a_killed_worker_s_trial_is_failed_retried_and_not_counted(tmp_path: Pat
                 return []
             return optuna_storage.get_all_trials(study_id, states=(TrialState.RUNNING,))
 
+        # Killed while a trial trains (it takes seconds; it started a moment ago).
         _wait_for(lambda: running(), what="a running trial")
-        time.sleep(0.5)
-        killed_trial = running()[0].number
         victim.send_signal(signal.SIGKILL)
         victim.wait()
+        [cut] = [t for t in running() if f":{victim.pid}:" in t.user_attrs.get("worker", "")]
+        killed_trial = cut.number
         survivor = _popen("worker", "killed", "--storage", storage, cwd=tmp_path)
         _wait_for(lambda: any(t.state == TrialState.COMPLETE for t in _trials(storage, study)
                               if f":{survivor.pid}:" in t.user_attrs.get("worker", "")),
