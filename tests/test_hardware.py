@@ -159,9 +159,10 @@ def test_hardware_table_lists_each_host_with_its_trials_and_refits(tmp_path: Pat
 def test_several_workers_make_trial_order_depend_on_timing(tmp_path: Path) -> None:
     path = _stored(tmp_path)
     store = _open(path)
-    # Two worker ids among the trials, the run's workers not recorded: concurrent all the same.
+    # Two worker ids among the trials of a run without workers of its own
+    # (run --workers 0: `worker` processes joined it): concurrent.
     _distribute(path, {"lenet5": ("w1", "box", CPU), "simple_cnn": ("w2", "box", CPU),
-                       "diverging": ("w1", "box", CPU)}, run_workers=None)
+                       "diverging": ("w1", "box", CPU)}, run_workers=0)
     ctx = report_context.build(store, "latest")
     assert ctx["hardware"]["workers"] == 2 and ctx["hardware"]["concurrent"]
     appendix = _reproducibility(_html(ctx))
@@ -174,7 +175,8 @@ def test_several_workers_make_trial_order_depend_on_timing(tmp_path: Path) -> No
 def test_one_worker_keeps_the_single_process_text(tmp_path: Path) -> None:
     path = _stored(tmp_path)
     store = _open(path)
-    _distribute(path, {"lenet5": ("w1", "box", CPU), "simple_cnn": ("w1", "box", CPU),
+    # Two worker ids one after the other: a one-worker run that was resumed.
+    _distribute(path, {"lenet5": ("w1", "box", CPU), "simple_cnn": ("w2", "box", CPU),
                        "diverging": ("w1", "box", CPU)}, run_workers=1)
     ctx = report_context.build(store, "latest")
     assert not ctx["hardware"]["concurrent"] and ctx["hardware"]["workers"] == 1

@@ -304,11 +304,14 @@ def hardware(environment: dict[str, Any], results: list[ModelResult]) -> dict[st
             for (host, device), count in sorted(counts.items(),
                                                 key=lambda item: (str(item[0][0]), str(item[0][1])))]
     try:
-        declared = int((environment or {}).get("workers") or 1)
+        declared = int((environment or {}).get("workers", 1))
     except (TypeError, ValueError):  # not a number ("auto" before it was resolved)
         declared = 1
     worker_ids = set().union(*(r.workers for r in results)) if results else set()
-    workers = max(declared, len(worker_ids))
+    # The run's own workers trained at once; with none (run --workers 0), the
+    # `worker` processes that joined it. A resumed one-worker run has two
+    # worker ids one after the other, not at once.
+    workers = declared if declared >= 1 else len(worker_ids)
     return {"rows": rows, "hosts": len({row["host"] for row in rows}),
             "devices": list(dict.fromkeys(row["device"] for row in rows)),
             "trials": sum(row["trials"] for row in rows),
