@@ -279,7 +279,7 @@ def _list(args: argparse.Namespace) -> int:
     from benchmark.metrics import metrics
     from benchmark.models import models
     from benchmark.suite import PRUNERS, SAMPLERS, literal_values
-    from benchmark.training import TRAINING_DEFAULTS, TRAINING_TYPES
+    from benchmark.families import family_of
 
     def knob(name: str, default: Any, annotation: Any) -> str:
         """``pooling=average`` plus the values a category knob accepts: ``(average|max)``."""
@@ -292,8 +292,9 @@ def _list(args: argparse.Namespace) -> int:
     print("\nModels (model:)")
     for name, spec in models.items():
         print(f"  {name:<24} {spec.family:<8} {spec.description}")
-        knobs = {**TRAINING_DEFAULTS.get(spec.family, {}), **spec.architecture_defaults()}
-        types = {**TRAINING_TYPES.get(spec.family, {}), **spec.parameter_types()}
+        family = family_of(spec)
+        knobs = {**family.training_defaults, **spec.architecture_defaults()}
+        types = {**family.training_types, **spec.parameter_types()}
         print("  " + " " * 33 + "parameters: " + ", ".join(knob(k, v, types.get(k))
                                                             for k, v in knobs.items()))
     print("\nMetrics (study.metric:)")

@@ -510,16 +510,16 @@ class ModelEntry(_Strict):
         return models.get(self.model)
 
     def parameter_defaults(self) -> dict[str, Any]:
-        from benchmark.training import TRAINING_DEFAULTS
+        from benchmark.families import family_of
 
         spec = self.spec
-        return {**TRAINING_DEFAULTS.get(spec.family, {}), **spec.architecture_defaults()}
+        return {**family_of(spec).training_defaults, **spec.architecture_defaults()}
 
     def parameter_types(self) -> dict[str, Any]:
-        from benchmark.training import TRAINING_TYPES
+        from benchmark.families import family_of
 
         spec = self.spec
-        return {**TRAINING_TYPES.get(spec.family, {}), **spec.parameter_types()}
+        return {**family_of(spec).training_types, **spec.parameter_types()}
 
 
 @functools.lru_cache(maxsize=None)
@@ -799,6 +799,8 @@ class Suite(_Strict):
 
     @model_validator(mode="after")
     def _compatible(self) -> Suite:
+        from benchmark.families import family_of
+
         for name, dataset in self.datasets.items():
             source = dataset.source_spec
             for key, needed in (("path", source.takes_path), ("target", source.takes_target)):
@@ -814,10 +816,11 @@ class Suite(_Strict):
                     f"model name {entry.label!r} is used twice (also models[{seen[entry.label]}]);"
                     " give one of them another 'name:'"))
             seen[entry.label] = index
-            if self.study.cv_folds and entry.spec.family != "sklearn":
+            family = family_of(entry.spec)
+            if self.study.cv_folds and not family.cross_validates:
                 raise PathError(("study", "cv_folds"), (
                     f"cross-validation applies to scikit-learn models; models[{index}] "
-                    f"({entry.model}) is {entry.spec.family} (remove cv_folds or that model)"))
+                    f"({entry.model}) is {family.name} (remove cv_folds or that model)"))
             for dataset_name, dataset in self.datasets.items():
                 kind = entry.spec.input_kind
                 if kind != "any" and kind != dataset.kind:

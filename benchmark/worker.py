@@ -188,19 +188,15 @@ def _threshold(objective: str | None, y: np.ndarray, proba: np.ndarray) -> float
 
 def _fit(spec, params: dict[str, Any], train, splits, n_classes: int, preprocess: Any,
          metric: Any, seed: int, trial: Any = None, history: list | None = None):
-    """Fit one model on ``train``; the validation split feeds Keras's per-epoch curves."""
-    if spec.family == "keras":
-        from benchmark.datasets import Splits
-        from benchmark.training import keras as keras_training
+    """Fit one model on ``train`` through its family."""
+    from benchmark.families import family_of
 
+    family = family_of(spec)
+    if family.uses_tensorflow:
         _tensorflow_ready()
-        _mark_started()
-        return keras_training.fit(spec, params, Splits(train, splits.validation, splits.test),
-                                  n_classes, seed=seed, metric=metric, trial=trial, history=history)
-    from benchmark.training import sklearn as sklearn_training
-
     _mark_started()
-    return sklearn_training.fit(spec, params, train, n_classes, seed=seed, preprocess=preprocess)
+    return family.fit(spec, params, train, splits, n_classes, preprocess=preprocess,
+                      metric=metric, seed=seed, trial=trial, history=history)
 
 
 def run_trial(task: TrialTask) -> Outcome:
@@ -220,14 +216,15 @@ def run_trial(task: TrialTask) -> Outcome:
         metric = metrics.get(task.metric)
         splits, n_classes, preprocess = _data(task.data)
         train = _sample(splits.train, task.search_sample, task.data.seed)
-        if spec.family == "sklearn" and task.cv_folds:
-            from benchmark.training import sklearn as sklearn_training
+        from benchmark.families import family_of
 
+        family = family_of(spec)
+        if family.cross_validates and task.cv_folds:
             def score(y: np.ndarray, proba: np.ndarray) -> float:
                 return metric(y, proba, _threshold(task.threshold, y, proba))
 
             _mark_started()
-            proba, _, outcome.fit_seconds = sklearn_training.cross_validate(
+            proba, _, outcome.fit_seconds = family.cross_validate(
                 spec, task.params, train, n_classes, folds=task.cv_folds, seed=task.seed,
                 preprocess=preprocess, score=score, trial=trial, fold_scores=outcome.fold_scores)
             y = train.y
@@ -268,11 +265,11 @@ def run_evaluation(task: EvaluationTask) -> Outcome:
                       preprocess, metrics.get(task.metric), task.seed)
         threshold = None
         if task.threshold and n_classes == 2:
-            if spec.family == "sklearn" and task.cv_folds:
-                from benchmark.training import sklearn as sklearn_training
+            from benchmark.families import family_of
 
+            if family_of(spec).cross_validates and task.cv_folds:
                 tuned_y, on = splits.train.y, "out-of-fold"
-                tuned_proba, _, _ = sklearn_training.cross_validate(
+                tuned_proba, _, _ = family_of(spec).cross_validate(
                     spec, task.params, splits.train, n_classes, folds=task.cv_folds,
                     seed=task.seed, preprocess=preprocess)
             else:

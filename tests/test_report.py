@@ -150,7 +150,7 @@ def _model(label: str, **changes) -> report_context.ModelResult:
                   metric="accuracy", direction="maximize", space={}, counts={}, search_seconds=1.0,
                   best_trial=0, best_value=0.9, best_params={}, best_history=[], trials=[],
                   repeat_scores={"accuracy": [0.9]}, repeats=1, fit_seconds=10.0, n_params=1,
-                  confusion=None, error=None)
+                  confusion=None, error=None, family="keras")
     fields.update(changes)
     return report_context.ModelResult(**fields)
 

@@ -9,6 +9,7 @@ from functools import cached_property
 from typing import Any
 
 from benchmark import stats
+from benchmark.families import families, family_of
 from benchmark.store import RunRecord, Store, mask_command, optuna_storage, scrub
 from benchmark.suite import REPORT_FIGURES as FIGURES
 from benchmark.suite import REPORT_SECTIONS as SECTIONS
@@ -39,7 +40,9 @@ class ModelResult:
     n_params: int | None
     confusion: list[list[int]] | None
     error: str | None
-    family: str = "keras"
+    # The model's family (benchmark.families); None for a model this version
+    # does not know (a stored run of a model since removed).
+    family: str | None = None
     threshold: float | None = None  # tuned on validation, applied to test (mean over repeats)
     predictions: dict[str, Any] | None = None  # test y_true / proba of the first refit
     # The first refit's own threshold: the one its predictions were labelled at
@@ -64,6 +67,15 @@ class ModelResult:
     @property
     def ok(self) -> bool:
         return bool(self.test)
+
+    @property
+    def trains_in_epochs(self) -> bool:
+        """Per-epoch curves and epoch counts (Keras); asked of the family."""
+        return self.family in families and families.get(self.family).trains_in_epochs
+
+    @property
+    def cross_validates(self) -> bool:
+        return self.family in families and families.get(self.family).cross_validates
 
     @cached_property
     def identical(self) -> dict[str, bool]:
@@ -173,12 +185,11 @@ def pruning_savings(rows: list[dict[str, Any]], planned: Any) -> dict[str, Any] 
 
 def _defaults(model_name: str) -> dict[str, Any]:
     from benchmark.models import models
-    from benchmark.training import TRAINING_DEFAULTS
 
     if model_name not in models:
         return {}
     spec = models.get(model_name)
-    return {**TRAINING_DEFAULTS.get(spec.family, {}), **spec.architecture_defaults()}
+    return {**family_of(spec).training_defaults, **spec.architecture_defaults()}
 
 
 def changed_parameters(params: dict[str, Any], defaults: dict[str, Any]) -> dict[str, Any]:
@@ -264,7 +275,7 @@ def model_results(store: Store, run: RunRecord) -> list[ModelResult]:
                              if len(evaluations) > 1 else None),
             n_params=evaluations[0].n_params if evaluations else None,
             confusion=evaluations[0].confusion if evaluations else None,
-            error=study.error, family=spec.family if spec else "keras",
+            error=study.error, family=spec.family if spec else None,
             threshold=(statistics.fmean(e.threshold for e in evaluations)
                        if evaluations and evaluations[0].threshold is not None else None),
             predictions=evaluations[0].predictions if evaluations else None,
@@ -273,7 +284,7 @@ def model_results(store: Store, run: RunRecord) -> list[ModelResult]:
             architecture=evaluations[0].architecture if evaluations else None,
             importances=importances(optuna_study), edges=at_edges(best) if best else [],
             pruning=pruning_savings(rows, planned)
-            if (cv_folds or (spec and spec.family == "keras")) else None,
+            if (cv_folds or (spec and family_of(spec).trains_in_epochs)) else None,
             hardware=where, workers=workers))
     return results
 
@@ -447,11 +458,12 @@ def references(results: list[ModelResult], sampler: str,
     keys = ["optuna"] + (["tpe"] if sampler == "tpe" else [])
     if any(r.importances and len(r.importances) > 1 for r in results):
         keys.append("fanova")  # cited by the importances figure, drawn for two or more
-    families = {r.family for r in results}
-    if families:
+    used = {r.family for r in results}
+    if used:
         keys.append("sklearn")  # preprocessing and metrics, whatever the family
-    if "keras" in families:
-        keys += ["tensorflow", "keras"]
+    for name in sorted(used):
+        if name in families:
+            keys += [key for key in families.get(name).software if key not in keys]
     if any(row["mcnemar"] for rows in compared.values() for row in rows):
         keys.append("mcnemar")
     if any(row["corrected"] for rows in compared.values() for row in rows):

@@ -196,7 +196,7 @@ def pruning(result: ModelResult) -> str | None:
     saved = result.pruning
     if not saved:
         return None
-    unit = "folds" if result.family == "sklearn" else "epochs"
+    unit = "epochs" if result.trains_in_epochs else "folds"
     one = saved["trials"] == 1
     text = (f"The pruner stopped {saved['trials']} of {result.label}'s trials early; "
             f"{'it' if one else 'they'} ran {saved['run']} of {'its' if one else 'their'} "
@@ -263,7 +263,7 @@ def threshold(result: ModelResult) -> str | None:
     text = (f"{result.label}'s decision threshold ({number(result.threshold, 3)}) was tuned on "
             f"only {data['positives']} positive samples of {where}: a threshold tuned on so few "
             f"moves a lot with the samples drawn, so its test scores may not hold on new data")
-    if data["on"] == "validation" and result.family == "sklearn":
+    if data["on"] == "validation" and result.cross_validates:
         text += ("; study.cv_folds tunes it on the out-of-fold predictions of the whole "
                  "training split instead")
     return text + "."
@@ -289,7 +289,7 @@ def thresholds(results: list[ModelResult]) -> list[str]:
         text = (f"The decision thresholds of {names} were each tuned on only {positives} positive "
                 f"samples of {where}: a threshold tuned on so few moves a lot with the samples "
                 f"drawn, so their test scores may not hold on new data")
-        if on == "validation" and any(r.family == "sklearn" for r in members):
+        if on == "validation" and any(r.cross_validates for r in members):
             text += ("; study.cv_folds tunes them on the out-of-fold predictions of the whole "
                      "training split instead")
         paragraphs.append(text + ".")
