@@ -304,12 +304,25 @@ class DatasetEntry(_Strict):
     def _known(cls, source: str) -> str:
         from benchmark.datasets import sources
 
+        if source.startswith("python:"):  # user code: README, "User code"
+            from benchmark.datasets.user import check_source
+
+            check_source(source)  # UserCodeError, a ValueError: one line
+            return source
         if source not in sources:
             raise ValueError(_unknown("dataset source", source, sources.names()))
         return source
 
     @model_validator(mode="after")
     def _fits_source(self) -> DatasetEntry:
+        if self.source.startswith("python:"):
+            from benchmark.datasets.user import prepare
+            from benchmark.models.user import UserCodeError
+
+            try:  # the function is called: its data say image or tabular
+                prepare(self.source, self.path, self.options)
+            except UserCodeError as error:
+                raise PathError(("source",), str(error)) from None
         source = self.source_spec
         for key, needed in (("path", source.takes_path), ("target", source.takes_target)):
             # A missing one is reported by Suite, which knows the entry's name for the hint.
@@ -375,6 +388,11 @@ class ModelEntry(_Strict):
     def _known(cls, model: str) -> str:
         from benchmark.models import models
 
+        if model.startswith("python:"):  # user code: README, "User code"
+            from benchmark.models.user import UserModelName, resolve_model
+
+            resolve_model(model)  # UserCodeError, a ValueError: one line
+            return UserModelName(model)
         if model not in models:
             raise ValueError(_unknown("model", model, models.names()))
         return model
@@ -501,6 +519,8 @@ class ModelEntry(_Strict):
 
     @property
     def label(self) -> str:
+        if self.name is None and self.model.startswith("python:"):
+            return self.model.rsplit(":", 1)[1]  # python:nets:small_cnn -> small_cnn (file names)
         return self.name or self.model
 
     @property
@@ -708,6 +728,10 @@ class Execution(_Strict):
     # (its worker died) and retried once.
     heartbeat_seconds: Annotated[int, Field(ge=1, le=3600)] = 10
     grace_seconds: Annotated[int, Field(ge=2, le=86400)] = 60
+    # Optuna's artifact store for each study's selected model: a folder (relative
+    # to where the evaluating process runs; a shared one for workers on several
+    # machines). Default: artifacts/ under the reports folder.
+    artifacts: str | None = None
 
     @model_validator(mode="after")
     def _grace_after_heartbeats(self) -> Execution:
@@ -724,7 +748,7 @@ class Execution(_Strict):
         # written before these keys keep their hash (nightly baselines).
         data = handler(self)
         defaults = {"workers": 1, "threads_per_worker": None, "devices": "auto",
-                    "heartbeat_seconds": 10, "grace_seconds": 60}
+                    "heartbeat_seconds": 10, "grace_seconds": 60, "artifacts": None}
         for key, default in defaults.items():
             if data.get(key) == default:
                 data.pop(key, None)
@@ -775,6 +799,24 @@ class Report(_Strict):
     # the report's own order; listing them does not reorder them).
     sections: list[Literal[REPORT_SECTIONS]] | None = None
     figures: list[Literal[REPORT_FIGURES]] | None = None
+    # The layout: IEEE two-column paper, or a one-column technical report with
+    # a table of contents.
+    style: Literal["ieee", "techreport"] = "ieee"
+    # A folder of report templates (relative to the suite file's folder), looked
+    # up before the shipped ones: one file per section replaces that section
+    # (README, "The report"). Checked when the suite is validated or run.
+    templates: str | None = None
+
+    @model_serializer(mode="wrap")
+    def _layout_only_when_set(self, handler: Any) -> dict[str, Any]:
+        # At their defaults they are left out, so suites written before them
+        # keep their hash (and a run stored without them renders as IEEE).
+        data = handler(self)
+        if self.style == "ieee":
+            data.pop("style", None)
+        if self.templates is None:
+            data.pop("templates", None)
+        return data
 
 
 class Suite(_Strict):
@@ -1096,6 +1138,9 @@ def read(path: str | Path, overrides: list[str] | None = None) -> tuple[Suite, s
                 f"{path}: name: the suite has no 'name:', and its file name {shown(path.stem)} "
                 f"is not a valid name ({NAME_RULE}); add a 'name:'"))
         data = {"name": path.stem, **data}
+    from benchmark.models.user import add_suite_directory
+
+    add_suite_directory(path.parent)  # python: user code is imported from here too
     return parse(data, origin=str(path)), text
 
 

@@ -206,7 +206,7 @@ def test_pairs_without_a_result_are_named_and_a_run_with_none_exits_4(
 
     monkeypatch.setattr(worker_module, "run_trial", fail_knn)
     # No HTML or PDF (seconds each; the end-to-end tests render them): the paths only.
-    monkeypatch.setattr(benchmark.report, "render_run", lambda store, run_id, folder, ctx=None: (
+    monkeypatch.setattr(benchmark.report, "render_run", lambda store, run_id, folder, ctx=None, **_: (
         folder / "report.html", folder / "report.pdf"))
     storage = f"sqlite:///{tmp_path / 'bench.db'}"
     reports = str(tmp_path / "reports")
@@ -246,7 +246,7 @@ def test_a_nightly_whose_run_produced_nothing_exits_4(
     from benchmark import nightly
 
     monkeypatch.setattr(worker_module, "run_trial", fail_knn)
-    monkeypatch.setattr(benchmark.report, "render_run", lambda store, run_id, folder, ctx=None: (
+    monkeypatch.setattr(benchmark.report, "render_run", lambda store, run_id, folder, ctx=None, **_: (
         folder / "report.html", folder / "report.pdf"))
     suite = write_suite(tmp_path, IRIS_SUITE.format(name="dark"), "dark.yaml")
     code = nightly.nightly([suite], storage=f"sqlite:///{tmp_path / 'bench.db'}",

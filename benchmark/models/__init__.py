@@ -2,7 +2,7 @@
 
 from benchmark.models._base import Family, ModelSpec
 from benchmark.models import sklearn
-from benchmark.models.keras import alexnet, cnn, lenet, resnet, vgg
+from benchmark.models.keras import alexnet, applications, cnn, lenet, resnet, vgg
 from benchmark.registry import Registry
 
 models: Registry[ModelSpec] = Registry("model")
@@ -36,6 +36,37 @@ for _spec in [
               "K. He, X. Zhang, S. Ren and J. Sun, \"Deep residual learning for image "
               "recognition,\" in Proc. CVPR, 2016.",
               fits=resnet.fits),
+    ModelSpec("mobilenet_v2", "keras", applications.build_mobilenet_v2, "image",
+              "MobileNetV2 (keras.applications, include_top=False, average pooling) + dropout + "
+              "softmax head; alpha scales the width; weights: null or a local weights file",
+              "M. Sandler, A. Howard, M. Zhu, A. Zhmoginov and L.-C. Chen, \"MobileNetV2: "
+              "Inverted residuals and linear bottlenecks,\" in Proc. CVPR, 2018.",
+              fits=applications.fits),
+    ModelSpec("mobilenet_v3_small", "keras", applications.build_mobilenet_v3_small, "image",
+              "MobileNetV3-Small (keras.applications, include_top=False, average pooling) + "
+              "dropout + softmax head; alpha scales the width; weights: null or a local file",
+              "A. Howard, M. Sandler, G. Chu, L.-C. Chen, B. Chen, M. Tan, W. Wang, Y. Zhu, "
+              "R. Pang, V. Vasudevan, Q. V. Le and H. Adam, \"Searching for MobileNetV3,\" "
+              "in Proc. ICCV, 2019.",
+              fits=applications.fits),
+    ModelSpec("efficientnet_b0", "keras", applications.build_efficientnet_b0, "image",
+              "EfficientNet-B0 (keras.applications, include_top=False, average pooling) + "
+              "dropout + softmax head; weights: null or a local weights file",
+              "M. Tan and Q. V. Le, \"EfficientNet: Rethinking model scaling for convolutional "
+              "neural networks,\" in Proc. ICML, 2019.",
+              fits=applications.fits),
+    ModelSpec("densenet121", "keras", applications.build_densenet121, "image",
+              "DenseNet-121 (keras.applications, include_top=False, average pooling) + "
+              "dropout + softmax head; weights: null or a local weights file",
+              "G. Huang, Z. Liu, L. van der Maaten and K. Q. Weinberger, \"Densely connected "
+              "convolutional networks,\" in Proc. CVPR, 2017.",
+              fits=applications.fits),
+    ModelSpec("resnet50", "keras", applications.build_resnet50, "image",
+              "ResNet-50 (keras.applications, include_top=False, average pooling) + dropout + "
+              "softmax head; weights: null or a local weights file",
+              "K. He, X. Zhang, S. Ren and J. Sun, \"Deep residual learning for image "
+              "recognition,\" in Proc. CVPR, 2016.",
+              fits=applications.fits),
 ]:
     models.register(_spec.name, _spec)
 

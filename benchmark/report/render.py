@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import os
 import re
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +14,9 @@ import jinja2
 from benchmark import __version__
 from benchmark.report import context as report_context
 from benchmark.report import figures
-from benchmark.report.format import number, p_value, roman, seconds
+from benchmark.report.format import roman
+from benchmark.templating import (RUN_TEMPLATES, SHIPPED, STYLES, check_templates, environment,
+                                  search_path, templates_of)
 from benchmark.store import Store
 
 # Rows per model in the Results section's trial tables (the appendix lists all).
@@ -21,14 +24,6 @@ TOP_TRIAL_ROWS = 5
 # Numbered sections, in the order the template prints them (the appendices are not numbered).
 NUMBERED_SECTIONS = ("introduction", "data", "methods", "results", "discussion")
 _CITATION = re.compile(r"@@cite:(.+?)@@")
-
-def environment() -> jinja2.Environment:
-    env = jinja2.Environment(loader=jinja2.PackageLoader("benchmark", "templates"),
-                             autoescape=True, trim_blocks=True, lstrip_blocks=True,
-                             undefined=jinja2.StrictUndefined)
-    env.filters.update(roman=roman, num=number, secs=seconds, pval=p_value)
-    return env
-
 
 def _data_uri(svg: bytes) -> str:
     return "data:image/svg+xml;base64," + base64.b64encode(svg).decode()
@@ -111,25 +106,66 @@ def _timed(trial: dict[str, Any]) -> bool:
     return trial["state"] == "complete" and trial["value"] is not None and bool(trial["seconds"])
 
 
-def render_html(ctx: dict[str, Any], figure_uris: dict[str, str]) -> str:
-    template = environment().get_template("report.html.j2")
+def render_html(ctx: dict[str, Any], figure_uris: dict[str, str],
+                templates: Any = ()) -> str:
+    """The report's HTML; ``templates``: folders searched before the shipped
+    templates (see ``search_path``)."""
+    from benchmark.errors import UserError
+
+    style = ctx.get("style") or "ieee"
+    try:
+        template = environment(style, templates).get_template("report.html.j2")
+    except jinja2.TemplateSyntaxError as error:
+        raise UserError(f"{error.filename or error.name}:{error.lineno}: template syntax error: "
+                        f"{' '.join(str(error.message).split())}") from None
     included = [name for name in NUMBERED_SECTIONS if name in ctx["sections"]]
     numbers = {name: roman(index) for index, name in enumerate(included, start=1)}
 
-    def render(citations: dict[str, Any], references: list[dict[str, str]]) -> str:
-        return template.render(**{**ctx, "citations": citations, "references": references},
-                               figures=figure_uris, version=__version__,
-                               top_trial_rows=TOP_TRIAL_ROWS, section_numbers=numbers)
+    def render(citations: dict[str, Any], references: list[dict[str, str]],
+               contents: list[dict[str, Any]]) -> str:
+        try:
+            return template.render(**{**ctx, "citations": citations, "references": references,
+                                      "style": style},
+                                   figures=figure_uris, version=__version__,
+                                   top_trial_rows=TOP_TRIAL_ROWS, section_numbers=numbers,
+                                   contents=contents)
+        except jinja2.TemplateSyntaxError as error:  # an included template
+            raise UserError(f"{error.filename or error.name}:{error.lineno}: template syntax "
+                            f"error: {' '.join(str(error.message).split())}") from None
+        except jinja2.TemplateNotFound as error:
+            raise UserError(f"report template {error.name!r} not found in "
+                            f"{', '.join(str(p) for p in search_path(style, templates))}") from None
 
+    # A first pass finds what the sections (the user's too) printed: the
+    # headings of the table of contents and, as IEEE numbers references in
+    # order of first citation, which works the text cites first.
+    draft = render({e["key"]: f"@@cite:{e['key']}@@" for e in ctx["references"]},
+                   ctx["references"], [])
+    contents = table_of_contents(draft, numbers)
     if "references" not in ctx["sections"]:
-        return render({}, [])
-    # IEEE numbers references in order of first citation, and which sections and
-    # figures the suite includes decides that order: a first pass finds it.
-    draft = render({e["key"]: f"@@cite:{e['key']}@@" for e in ctx["references"]}, ctx["references"])
+        return render({}, [], contents)
     order = list(dict.fromkeys(_CITATION.findall(draft)))
     cited = sorted((e for e in ctx["references"] if e["key"] in order),
                    key=lambda e: order.index(e["key"]))
-    return render({key: n for n, key in enumerate(order, start=1)}, cited)
+    return render({key: n for n, key in enumerate(order, start=1)}, cited, contents)
+
+
+# A section's heading, after the anchor the table of contents links to.
+_HEADING = re.compile(r'<span class="anchor" id="(?P<id>[^"]+)"></span>\s*'
+                      r'<h2(?P<attrs>[^>]*)>(?P<title>.*?)</h2>', re.S)
+
+
+def table_of_contents(html: str, numbers: dict[str, str]) -> list[dict[str, Any]]:
+    """The sections the report printed, in order (every ``<h2>`` after a
+    ``<span class="anchor" id=...>``):
+    id, title, Roman number (numbered sections) and whether an appendix."""
+    entries = []
+    for match in _HEADING.finditer(html):
+        title = re.sub(r"<[^>]+>|@@cite:.+?@@", "", match["title"]).strip()
+        entries.append({"id": match["id"], "title": title,
+                        "number": numbers.get(match["id"]),
+                        "appendix": "appendix" in match["attrs"]})
+    return entries
 
 
 def _write_atomically(path: Path, data: bytes) -> None:
@@ -139,12 +175,29 @@ def _write_atomically(path: Path, data: bytes) -> None:
 
 
 def render_run(store: Store, run_id: str, run_dir: Path,
-               ctx: dict[str, Any] | None = None) -> tuple[Path, Path]:
+               ctx: dict[str, Any] | None = None, templates: Path | None = None,
+               keep: bool = True) -> tuple[Path, Path]:
     """Render ``report.html`` and ``report.pdf`` of a stored run into ``run_dir``
-    (from ``ctx`` when the caller built the context already)."""
+    (from ``ctx`` when the caller built the context already). ``templates``
+    (report.templates or --templates) is searched before the shipped templates;
+    with ``keep`` it is copied to ``run_dir/templates``, which a later render
+    without one uses (``report RUN_ID`` renders as the run did)."""
+    if templates is not None:
+        templates = check_templates(Path(templates))
     ctx = ctx if ctx is not None else report_context.build(store, run_id)
     run_dir.mkdir(parents=True, exist_ok=True)
-    return _write_html_and_pdf(render_html(ctx, draw(ctx, run_dir / "figures")), run_dir, "report")
+    kept = run_dir / RUN_TEMPLATES
+    folders: list[Path] = []
+    if templates is not None:
+        if keep and templates.resolve() != kept.resolve():
+            if kept.exists():
+                shutil.rmtree(kept)
+            shutil.copytree(templates, kept)
+        folders.append(templates)
+    if kept.is_dir() and kept not in folders:
+        folders.append(check_templates(kept, "the run's templates"))
+    html = render_html(ctx, draw(ctx, run_dir / "figures"), folders)
+    return _write_html_and_pdf(html, run_dir, "report")
 
 
 def _write_html_and_pdf(html: str, folder: Path, stem: str) -> tuple[Path, Path]:
