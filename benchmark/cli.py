@@ -87,6 +87,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--id", dest="run_id", metavar="RUN_ID",
                      help="the new run's id (letters, digits, . _ -), so that workers started "
                           "at the same time can name it (default: the time and a random suffix)")
+    run.add_argument("--templates", type=Path, metavar="DIR",
+                     help="report templates looked up before the suite's report.templates "
+                          "and the shipped ones (one file per section; see README)")
     run.add_argument("--detach", action="store_true",
                      help="with --workers 0: create the run, print its id and return; finish "
                           "it later with --resume or report")
@@ -131,6 +134,9 @@ def build_parser() -> argparse.ArgumentParser:
     report = commands.add_parser("report", help="re-render the report of a stored run")
     report.add_argument("run_id", help="a run id, or 'latest'")
     _add_storage(report)
+    report.add_argument("--templates", type=Path, metavar="DIR",
+                        help="report templates looked up before the run's own copy and the "
+                             "shipped ones (one file per section; see README)")
 
     compare = commands.add_parser(
         "compare", help="verdicts of one run against another (and a comparison report)")
@@ -165,6 +171,17 @@ def build_parser() -> argparse.ArgumentParser:
                         help="write to FILE instead of printing")
     _add_storage(export, reports_dir=False)
 
+    predict = commands.add_parser(
+        "predict", help="score new data with a run's selected model (CSV rows or image files)")
+    predict.add_argument("run_id", help="a run id, or 'latest'")
+    predict.add_argument("file", type=Path, metavar="FILE",
+                         help="a CSV file with the training data's columns (tabular models), "
+                              "or image files / a folder / an .npy array (image models)")
+    predict.add_argument("--model", required=True, help="the model's name in the suite")
+    predict.add_argument("--dataset", help="the data set, when the model ran on several")
+    predict.add_argument("--output", metavar="FILE", help="write the CSV here instead of printing")
+    _add_storage(predict, reports_dir=False)
+
     commands.add_parser("list", help="show registered datasets, models, metrics, samplers, pruners")
     return parser
 
@@ -192,10 +209,13 @@ def _run(args: argparse.Namespace) -> int:
         raise UserError("run needs a suite file (e.g. suites/cnn.yaml) or --resume RUN_ID")
     else:
         loaded, text = suite.read(args.suite, args.overrides)
+        from benchmark.templating import templates_of
+
+        templates_of(loaded, str(args.suite), args.templates)  # checked before any training
         result = runner.run(loaded, text, storage=args.storage, reports_dir=args.reports_dir,
                             command=_command(), progress=not args.quiet, origin=str(args.suite),
                             workers=args.workers, devices=args.devices, run_id=args.run_id,
-                            detach=args.detach)
+                            detach=args.detach, templates=args.templates)
     if result.detached:
         print(result.run_id)  # alone on its line, for scripts: RUN_ID=$(... --detach)
         return 0
@@ -225,6 +245,9 @@ def _validate(args: argparse.Namespace) -> int:
     from benchmark import runner, suite
 
     loaded = suite.load(args.suite, args.overrides)
+    from benchmark.templating import templates_of
+
+    templates_of(loaded, str(args.suite))  # report.templates: exists, and every template parses
     # The data too: a missing file or column is found now, not minutes into a run.
     for name, data in runner.load_datasets(loaded, str(args.suite)).items():
         for warning in data.dataset.warnings:  # what run warns about (skipped files), word for word
@@ -248,7 +271,8 @@ def _report(args: argparse.Namespace) -> int:
 
     store = Store(args.storage, create=False)
     record = store.resolve(args.run_id)
-    html, pdf = render_run(store, record.id, args.reports_dir / record.suite_name / record.id)
+    html, pdf = render_run(store, record.id, args.reports_dir / record.suite_name / record.id,
+                           templates=args.templates, keep=False)
     print(f"HTML report: {html}")
     print(f"PDF report:  {pdf}")
     return 0
@@ -365,6 +389,12 @@ def _db(args: argparse.Namespace) -> int:
     return migrate.command(args)
 
 
+def _predict(args: argparse.Namespace) -> int:
+    from benchmark import predict
+
+    return predict.command(args)
+
+
 def _dashboard(args: argparse.Namespace) -> int:
     from benchmark import dashboard
 
@@ -374,7 +404,7 @@ def _dashboard(args: argparse.Namespace) -> int:
 COMMANDS = {"run": _run, "validate": _validate, "report": _report, "compare": _compare,
             "nightly": _nightly, "history": _history, "list": _list, "export": _export,
             "worker": _worker, "status": _status, "cancel": _cancel, "db": _db,
-            "dashboard": _dashboard}
+            "dashboard": _dashboard, "predict": _predict}
 
 
 def _terminate(signum: int, frame: object) -> None:

@@ -143,6 +143,19 @@ def times_comparable(baseline: RunSummary, current: RunSummary) -> str | None:
     return None
 
 
+def _space(stored: dict[str, Any] | None) -> tuple[dict[str, str], dict[str, str]]:
+    """A study's searched distributions and fixed values, each as canonical JSON
+    text (comparable and hashable): from the space stored as data (format 4)."""
+    import json
+
+    stored = stored or {}
+    searched = {k: json.dumps(json.loads(v), sort_keys=True) if isinstance(v, str)
+                else json.dumps(v, sort_keys=True)
+                for k, v in stored.get("distributions", {}).items()}
+    fixed = {k: json.dumps(v, sort_keys=True) for k, v in stored.get("fixed", {}).items()}
+    return searched, fixed
+
+
 def summarize(run: Any, machines: list[dict[str, Any]] | None = None) -> RunSummary:
     """A stored run (store.RunRecord, records loaded) as plain data; ``machines``:
     the ``machine`` of each of its bench_workers rows (nightly.worker_machines),
@@ -154,15 +167,14 @@ def summarize(run: Any, machines: list[dict[str, Any]] | None = None) -> RunSumm
         for evaluation in study.evaluations:
             for name, value in evaluation.metrics.items():
                 scores.setdefault(name, []).append(float(value))
-        space = study.space or {}
+        searched, fixed = _space(study.space)
         pairs[(study.dataset, study.model)] = Pair(
             dataset=study.dataset, model=study.model, metric=study.metric,
             direction=study.direction, error=study.error,
             # A refit that failed after earlier ones succeeded is a failure too.
             ok=bool(study.evaluations) and study.error is None,
             scores=scores, fit_seconds=[e.fit_seconds for e in study.evaluations],
-            searched={k: v for k, v in space.items() if not str(v).endswith("(fixed)")},
-            fixed={k: v for k, v in space.items() if str(v).endswith("(fixed)")},
+            searched=searched, fixed=fixed,
             fingerprint=fingerprints.get(study.dataset))
     return RunSummary(id=run.id, suite_name=run.suite_name, suite_hash=run.suite_hash,
                       status=run.status, started_at=run.started_at,
@@ -355,6 +367,13 @@ def changes(baseline: RunSummary, current: RunSummary) -> list[str]:
     for package in dict.fromkeys([*packages_a, *packages_b]):
         if packages_a.get(package) != packages_b.get(package):
             lines.append(f"{package} {packages_a.get(package)} -> {packages_b.get(package)}")
+    # User code by import path (python:MODULE:NAME): the sha256 of its source file(s).
+    code_a = baseline.environment.get("user_code") or {}
+    code_b = current.environment.get("user_code") or {}
+    for name in dict.fromkeys([*code_a, *code_b]):
+        a, b = code_a.get(name), code_b.get(name)
+        if a != b:
+            lines.append(f"user code {name}: source {(a or 'none')[:12]} -> {(b or 'none')[:12]}")
     for key in ("python", "platform", "hostname", "cpu", "cpu_count", "memory_gib", "device"):
         a, b = baseline.environment.get(key), current.environment.get(key)
         if a != b:

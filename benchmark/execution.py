@@ -25,6 +25,7 @@ import os
 import platform
 import shutil
 import subprocess
+import tempfile
 import sys
 import threading
 import time
@@ -33,6 +34,7 @@ import uuid
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -144,6 +146,8 @@ class RunPlan:
     suite: Any  # benchmark.suite.Suite
     studies: list[StudyPlan]
     spaces: dict[str, Space] = field(default_factory=dict)  # by model label
+    # The artifact store's folder, where each study's selected model is saved.
+    artifacts: str | None = None
 
     def space(self, label: str) -> Space:
         if label not in self.spaces:
@@ -602,9 +606,15 @@ def finalize(store: Store, plan: RunPlan, study: StudyPlan, optuna_study: Any, p
                 f"of trial #{best.number}")))
             if pool.stopped():
                 return  # the run was stopped: the lease runs out, a resume evaluates
+            save_to = (tempfile.mkdtemp(prefix="benchmark-selected-")
+                       if repeat == 0 and plan.artifacts else None)
             outcome = pool.call(worker.run_evaluation, EvaluationTask(
                 model=study.model, params=best_params, data=study.data, metric=settings.metric,
-                seed=seed, threshold=settings.threshold, cv_folds=settings.cv_folds))
+                seed=seed, threshold=settings.threshold, cv_folds=settings.cv_folds,
+                save_to=save_to))
+            saved = _keep(plan, optuna_study, study, outcome) if save_to else None
+            if save_to:
+                shutil.rmtree(save_to, ignore_errors=True)
             if outcome.state != "complete":
                 error = f"final evaluation failed: {outcome.error}"
                 break
@@ -616,7 +626,7 @@ def finalize(store: Store, plan: RunPlan, study: StudyPlan, optuna_study: Any, p
                 history=outcome.history, n_params=outcome.n_params,
                 fit_seconds=outcome.fit_seconds, threshold=outcome.threshold,
                 architecture=outcome.architecture, host=platform.node(),
-                device=outcome.device or None,
+                device=outcome.device or None, cost=outcome.cost, saved=saved,
                 # Test predictions, for ROC/PR curves and paired tests between models.
                 # With what the threshold was tuned on (the report states its positives).
                 predictions={"y_true": y_true.tolist(),
@@ -636,6 +646,24 @@ def finalize(store: Store, plan: RunPlan, study: StudyPlan, optuna_study: Any, p
             evaluation.study_id = record.id
             session.add(evaluation)
     on_event(Event("final", study, text=f"{study.title}: {error}" if error else ""))
+
+
+def _keep(plan: RunPlan, optuna_study: Any, study: StudyPlan, outcome: Outcome) -> dict | None:
+    """The refitted model into the run's artifact store (Optuna's; a folder
+    shared by the machines, or any store Optuna supports), so that a model
+    refitted by a worker elsewhere reaches the user."""
+    if outcome.state != "complete" or not outcome.model_file:
+        return None
+    from optuna.artifacts import FileSystemArtifactStore, upload_artifact
+
+    from benchmark.models import models
+    from benchmark.families import family_of
+
+    Path(plan.artifacts).mkdir(parents=True, exist_ok=True)
+    artifact = upload_artifact(artifact_store=FileSystemArtifactStore(plan.artifacts),
+                               file_path=outcome.model_file, study_or_trial=optuna_study)
+    return {"store": plan.artifacts, "model": artifact, "file": Path(outcome.model_file).name,
+            "classes": outcome.class_names, "family": family_of(models.get(study.model)).name}
 
 
 def search_seconds(trials: list[Any]) -> float:
@@ -713,7 +741,8 @@ def _wait_for_run(store: Store, run_id: str, wait: float) -> RunRecord:
             time.sleep(2.0)
 
 
-def plan_for(store: Store, record: RunRecord, suite: Any, loaded: dict[str, Any]) -> RunPlan:
+def plan_for(store: Store, record: RunRecord, suite: Any, loaded: dict[str, Any],
+             artifacts: str | None = None) -> RunPlan:
     """The plan of a stored run, for a worker that joins it: the studies as
     recorded, the data sets as loaded on this machine."""
     studies = []
@@ -725,10 +754,12 @@ def plan_for(store: Store, record: RunRecord, suite: Any, loaded: dict[str, Any]
         data = loaded[row.dataset]
         entry = entries[row.model]
         studies.append(StudyPlan(record_id=row.id, dataset=row.dataset, label=row.model,
-                                 model=row.model_name, optuna_study=row.optuna_study,
+                                 # The suite's entry, not the stored text: user code
+                                 # (python:...) resolves to its spec on this machine.
+                                 model=entry.model, optuna_study=row.optuna_study,
                                  data=data.ref, n_classes=data.dataset.n_classes,
                                  search_sample=entry.search_sample))
-    return RunPlan(run_id=record.id, suite=suite, studies=studies)
+    return RunPlan(run_id=record.id, suite=suite, studies=studies, artifacts=artifacts)
 
 
 def worker_command(args: Any) -> int:
@@ -792,7 +823,8 @@ def worker_command(args: Any) -> int:
                       suite.execution.threads_per_worker)
     if placement.workers == 0:  # the run's own "--workers 0" is not this worker's
         placement = place(1, suite.execution.devices, suite.execution.threads_per_worker)
-    plan = plan_for(store, record, suite, loaded)
+    plan = plan_for(store, record, suite, loaded, str(
+        Path(suite.execution.artifacts or args.reports_dir / "artifacts").resolve()))
     log_dir = args.reports_dir / record.suite_name / record.id
     log_dir.mkdir(parents=True, exist_ok=True)
     log_path = log_dir / f"worker-{platform.node()}-{os.getpid()}.log"

@@ -156,6 +156,8 @@ def _result_entry(result: Any, selected: bool) -> dict[str, Any]:
                     "fit_seconds": _number(result.fit_seconds),
                     "fit_seconds_std": _number(getattr(result, "fit_seconds_std", None))},
         "test": test,
+        "cost": _plain(getattr(result, "cost", None)),
+        "saved": _plain(getattr(result, "saved", None)),
     }
 
 
@@ -220,6 +222,9 @@ def rows(ctx: dict[str, Any] | None = None, *, doc: dict[str, Any] | None = None
                     "best_params": json.dumps(entry["best_params"], sort_keys=True)
                     if entry["best_params"] is not None else None,
                     "error": entry["error"]})
+        cost = entry.get("cost") or {}
+        row.update({key: cost.get(key) for key in
+                    ("latency_ms", "latency_p95_ms", "throughput", "size_bytes")})
         table.append(row)
     # Every other test metric, in the same columns for every row.
     others = sorted({name for entry in doc["results"] for name in entry["test"]

@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from benchmark.registry import Registry
 
 
@@ -38,6 +40,8 @@ class Family:
     # Its models run on TensorFlow (a worker readies it, with determinism and
     # thread caps, before the first fit).
     uses_tensorflow: bool = False
+    # How a user loads a saved model without this tool (the report says it).
+    loader: str = ""
 
     def fit(self, spec: Any, params: dict[str, Any], train: Any, splits: Any, n_classes: int, *,
             preprocess: Any, metric: Any, seed: int, trial: Any = None,
@@ -58,6 +62,12 @@ class Family:
         raise NotImplementedError
 
     def load(self, path: Path) -> Any:
+        raise NotImplementedError
+
+    def predictor(self, model: Any) -> Any:
+        """How a deployed model answers one request: a function from inputs to
+        class probabilities, without the tool's batching (latency is measured
+        through it)."""
         raise NotImplementedError
 
 
@@ -82,6 +92,11 @@ class KerasFamily(Family):
         import keras
 
         return keras.models.load_model(path)
+
+    def predictor(self, model: Any) -> Any:
+        # A direct call: model.predict adds ~30 ms of per-call setup that a served
+        # model does not pay.
+        return lambda x: np.asarray(model(x, training=False))
 
 
 @dataclass(frozen=True)
@@ -113,6 +128,9 @@ class SklearnFamily(Family):
 
         return joblib.load(path)
 
+    def predictor(self, model: Any) -> Any:
+        return model.predict_proba
+
 
 families: Registry[Family] = Registry("model family")
 
@@ -123,10 +141,11 @@ def _register() -> None:
     families.register("keras", KerasFamily(
         "keras", "Keras", trains_in_epochs=True, cross_validates=False,
         software=("tensorflow", "keras"), training_defaults=TRAINING_DEFAULTS["keras"],
-        training_types=TRAINING_TYPES["keras"], suffix=".keras", uses_tensorflow=True))
+        training_types=TRAINING_TYPES["keras"], suffix=".keras", uses_tensorflow=True,
+        loader="keras.models.load_model (on a copy named *.keras: Keras reads the suffix)"))
     families.register("sklearn", SklearnFamily(
         "sklearn", "scikit-learn", trains_in_epochs=False, cross_validates=True,
-        software=("sklearn",), suffix=".joblib"))
+        software=("sklearn",), suffix=".joblib", loader="joblib.load"))
 
 
 _register()

@@ -26,12 +26,14 @@ from benchmark.errors import UserError
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 VERSION_TABLE = "bench_alembic_version"
 # The format (store.FORMAT_VERSION) each revision brings the tables to.
-FORMATS = {"0001": 2, "0002": 3}
-# Columns revision 0002 adds to tables of format 2: what a format-2 database
-# lacks, and so what it must have of everything else before it is stamped 0001.
-_ADDED_BY_0002 = {"bench_runs": {"cancel_requested_at"},
-                  "bench_studies": {"started_at", "stopped", "final_owner", "final_lease_until"},
-                  "bench_evaluations": {"host", "device"}}
+FORMATS = {"0001": 2, "0002": 3, "0003": 3, "0004": 4}
+# Columns revisions 0002 and later add to tables of format 2: what a format-2
+# database lacks, and so what it must have of everything else before it is
+# stamped 0001. Every migration that adds a column adds it here too.
+_ADDED_SINCE_FORMAT2 = {"bench_runs": {"cancel_requested_at"},
+                  "bench_studies": {"started_at", "stopped", "final_owner", "final_lease_until",
+                                    "model_info"},
+                  "bench_evaluations": {"host", "device", "cost", "saved"}}
 _FORMAT2_TABLES = ("bench_runs", "bench_datasets", "bench_studies", "bench_evaluations",
                    "bench_locks")
 # How long a process whose creation of the tables of an empty database failed
@@ -206,7 +208,8 @@ def _format2_gaps(connection: Any) -> list[str]:
             gaps.append(f"table {name}")
             continue
         present = {column["name"] for column in inspector.get_columns(name)}
-        wanted = set(Base.metadata.tables[name].columns.keys()) - _ADDED_BY_0002.get(name, set())
+        wanted = (set(Base.metadata.tables[name].columns.keys())
+                  - _ADDED_SINCE_FORMAT2.get(name, set()))
         gaps.extend(f"column {name}.{column}" for column in sorted(wanted - present))
     return gaps
 

@@ -355,7 +355,8 @@ class RunCancelled(UserError):
 
 
 def _prepare(store: Store, run_id: str, suite: Suite, loaded: dict[str, Loaded],
-             stored_datasets: set[str], existing: dict[tuple[str, str], StudyRecord]) -> Any:
+             stored_datasets: set[str], existing: dict[tuple[str, str], StudyRecord],
+             reports_dir: Path) -> Any:
     """Every data set record, Optuna study and study record of the run, created
     before any worker starts (two workers creating one study race, optuna#4621)."""
     import optuna
@@ -380,19 +381,24 @@ def _prepare(store: Store, run_id: str, suite: Suite, loaded: dict[str, Loaded],
                                 direction=settings.objective_direction, load_if_exists=True)
             record = existing.get((dataset_name, entry.label))
             if record is None:
+                from benchmark.models.user import model_info
+
                 with store.session() as session:
                     record = StudyRecord(run_id=run_id, dataset=dataset_name, model=entry.label,
-                                         model_name=entry.model, optuna_study=study_name,
+                                         model_name=str(entry.model), optuna_study=study_name,
+                                         model_info=model_info(entry.spec),
                                          metric=settings.metric,
                                          direction=settings.objective_direction,
-                                         space=Space.from_spec(entry.search).describe())
+                                         space=Space.from_spec(entry.search).to_data())
                     session.add(record)
             studies.append(StudyPlan(record_id=record.id, dataset=dataset_name,
                                      label=entry.label, model=entry.model,
                                      optuna_study=study_name, data=data.ref,
                                      n_classes=data.dataset.n_classes,
                                      search_sample=entry.search_sample))
-    return RunPlan(run_id=run_id, suite=suite, studies=studies)
+    return RunPlan(run_id=run_id, suite=suite, studies=studies,
+                   artifacts=str(Path(suite.execution.artifacts or reports_dir / "artifacts")
+                                 .resolve()))
 
 
 def _wait(store: Store, plan: Any, workers: list[Any], progress: Progress) -> None:
@@ -435,7 +441,8 @@ def _wait(store: Store, plan: Any, workers: list[Any], progress: Progress) -> No
 def run(suite: Suite, suite_text: str, *, storage: str, reports_dir: Path, command: str = "",
         progress: bool = True, origin: str = "suite", resume_id: str | None = None,
         workers: int | str | None = None, devices: str | None = None,
-        run_id: str | None = None, detach: bool = False) -> RunResult:
+        run_id: str | None = None, detach: bool = False,
+        templates: Path | None = None) -> RunResult:
     """Run a validated suite end to end; returns where the report landed. ``origin``
     (the suite's file) starts every error message about the suite's data. With
     ``resume_id`` (see ``resume``), that stored run is finished instead of a new one.
@@ -491,11 +498,16 @@ def run(suite: Suite, suite_text: str, *, storage: str, reports_dir: Path, comma
         created = [folder for folder in (reports_dir, run_dir.parent) if not folder.exists()]
         run_dir.mkdir(parents=True)
         (run_dir / "suite.yaml").write_text(suite_text)
+        from benchmark.models.user import suite_code_hashes
+
+        # The source of the suite's python: user code, so that compare names a change.
+        user_code = suite_code_hashes(suite)
         with store.session() as session:
             session.add(RunRecord(id=run_id, suite_name=suite.name, suite_yaml=suite_text,
                                   suite=suite.to_json(), suite_hash=suite.hash(),
                                   seed=suite.study.seed, status="running", command=command,
-                                  environment={**environment.capture(origin), **running_here},
+                                  environment={**environment.capture(origin), **running_here,
+                                               **({"user_code": user_code} if user_code else {})},
                                   started_at=now()))
     else:
         run_id = resume_id
@@ -524,7 +536,7 @@ def run(suite: Suite, suite_text: str, *, storage: str, reports_dir: Path, comma
     n_pairs = 0
     started: list[Any] = []
     try:
-        plan = _prepare(store, run_id, suite, loaded, stored_datasets, existing)
+        plan = _prepare(store, run_id, suite, loaded, stored_datasets, existing, reports_dir)
         if resume_id is not None:
             # Trials that the interruption cut short (their worker's process is gone)
             # are failed now and retried; those of live workers elsewhere go on.
@@ -589,7 +601,10 @@ def run(suite: Suite, suite_text: str, *, storage: str, reports_dir: Path, comma
 
     report.message("rendering the report")
     ctx = report_context.build(store, run_id)  # once, for the report and results.json/csv
-    html, pdf = render_run(store, run_id, run_dir, ctx)
+    from benchmark.templating import templates_of
+
+    html, pdf = render_run(store, run_id, run_dir, ctx,
+                           templates=templates_of(suite, origin, templates))
     summary = _write_results(store, run_id, run_dir, ctx)
     _point_latest(run_dir, storage)
     return RunResult(run_id, run_dir, html, pdf, empty, n_pairs, tuple(summary))

@@ -112,6 +112,23 @@ class Space:
         fixed = {k: v for k, v in search.items() if not is_searched(v)}
         return cls(distributions, fixed)
 
+    def to_data(self) -> dict[str, Any]:
+        """What a study stores: Optuna's JSON of each searched distribution and
+        the fixed values (comparisons read this, not the display text)."""
+        from optuna.distributions import distribution_to_json
+
+        return {"distributions": {k: distribution_to_json(d) for k, d in self.distributions.items()},
+                "fixed": dict(self.fixed)}
+
+    @classmethod
+    def from_data(cls, data: dict[str, Any] | None) -> Space:
+        """The space a study stored (``to_data``)."""
+        from optuna.distributions import json_to_distribution
+
+        data = data or {}
+        return cls({k: json_to_distribution(v) for k, v in data.get("distributions", {}).items()},
+                   dict(data.get("fixed", {})))
+
     def describe(self) -> dict[str, str]:
         """One human-readable line per parameter, for the report."""
         from optuna.distributions import CategoricalDistribution, IntDistribution

@@ -25,7 +25,7 @@ from benchmark.errors import UserError
 
 # Bumped when the records change shape; a reader refuses records it cannot read.
 # Format 3 (migration 0002): budget slots, workers, evaluation leases, cancel.
-FORMAT_VERSION = 3
+FORMAT_VERSION = 4
 DEFAULT_STORAGE = "sqlite:///reports/benchmark.db"
 
 
@@ -84,6 +84,8 @@ class StudyRecord(Base):
     optuna_study: Mapped[str] = mapped_column(String(500))
     metric: Mapped[str] = mapped_column(String(100))
     direction: Mapped[str] = mapped_column(String(10))
+    # The search space as data (format 4): {"distributions": {name: Optuna's
+    # distribution JSON}, "fixed": {name: value}}; space.Space.from_data reads it.
     space: Mapped[dict[str, Any]]
     search_seconds: Mapped[float | None] = mapped_column(default=None)
     best_trial: Mapped[int | None] = mapped_column(Integer, default=None)
@@ -99,6 +101,10 @@ class StudyRecord(Base):
     final_owner: Mapped[str | None] = mapped_column(String(200), default=None)
     final_lease_until: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True),
                                                                   default=None)
+    # The model as the report needs it without importing it (user code by import
+    # path): family, description, reference, each knob's type (as text) and
+    # default (models.user.model_info). None for runs stored before revision 0003.
+    model_info: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
 
     run: Mapped[RunRecord] = relationship(back_populates="studies")
     evaluations: Mapped[list[EvaluationRecord]] = relationship(
@@ -129,6 +135,12 @@ class EvaluationRecord(Base):
     # ("CPU", "GPU: NVIDIA H200"); None in runs of format 2.
     host: Mapped[str | None] = mapped_column(String(200), default=None)
     device: Mapped[str | None] = mapped_column(String(200), default=None)
+    # What the refitted model costs to run, measured where it was trained
+    # (worker.measure_cost: latency at batch 1, throughput, size on disk,
+    # parameters), and where the selected model was saved (the first refit's:
+    # artifact store, artifact id, file name, classes, family). None before format 4.
+    cost: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
+    saved: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
 
     study: Mapped[StudyRecord] = relationship(back_populates="evaluations")
 

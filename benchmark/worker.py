@@ -55,6 +55,8 @@ class EvaluationTask:
     # With study.cv_folds (scikit-learn), the threshold is tuned on the
     # out-of-fold predictions of the whole training split, not on validation.
     cv_folds: int | None = None
+    # Save the fitted model into this folder (the first refit of a study).
+    save_to: str | None = None
 
 
 @dataclass
@@ -78,6 +80,11 @@ class Outcome:
     # Final evaluations: what the threshold was tuned on, {"on": "out-of-fold" |
     # "validation", "samples": n, "positives": p} (stored with the predictions).
     threshold_data: dict[str, Any] | None = None
+    # Final evaluations: what the model costs to run (``measure_cost``), and the
+    # saved model's file (when the task asked for it), with the class names.
+    cost: dict[str, Any] | None = None
+    model_file: str | None = None
+    class_names: list[str] | None = None
 
 
 def _exit_with_parent() -> None:
@@ -133,7 +140,7 @@ def _data(data: DataRef):
 
     entry = DatasetEntry.model_validate_json(data.entry)
     dataset, parts = load_splits(entry, data.seed)
-    return parts, dataset.n_classes, entry.preprocess
+    return parts, dataset.n_classes, entry.preprocess, list(dataset.class_names)
 
 
 def _sample(part, size: int | None, seed: int):
@@ -214,7 +221,7 @@ def run_trial(task: TrialTask) -> Outcome:
     try:
         spec = models.get(task.model)
         metric = metrics.get(task.metric)
-        splits, n_classes, preprocess = _data(task.data)
+        splits, n_classes, preprocess, _ = _data(task.data)
         train = _sample(splits.train, task.search_sample, task.data.seed)
         from benchmark.families import family_of
 
@@ -260,7 +267,7 @@ def run_evaluation(task: EvaluationTask) -> Outcome:
     threshold_data = None
     try:
         spec = models.get(task.model)
-        splits, n_classes, preprocess = _data(task.data)
+        splits, n_classes, preprocess, class_names = _data(task.data)
         fitted = _fit(spec, task.params, splits.train, splits, n_classes,
                       preprocess, metrics.get(task.metric), task.seed)
         threshold = None
@@ -279,11 +286,66 @@ def run_evaluation(task: EvaluationTask) -> Outcome:
             threshold_data = {"on": on, "samples": int(len(tuned_y)),
                               "positives": int(np.sum(np.asarray(tuned_y) == 1))}
         proba = fitted.predict_proba(splits.test)
+        from benchmark.families import family_of
+
+        model_file, cost = measure_cost(family_of(spec), fitted, splits.test, task.save_to)
     except Exception as error:  # noqa: BLE001 - recorded on the study, the run goes on
         traceback.print_exc()
         return Outcome(state="fail", error=f"{type(error).__name__}: {error}", device=_device())
     return Outcome(state="complete", history=fitted.history, fit_seconds=fitted.fit_seconds,
                    n_params=fitted.n_params, rss_mib=_rss_mib(), device=_device(),
                    threshold=threshold, threshold_data=threshold_data,
-                   y_true=splits.test.y.tolist(), proba=proba.tolist(),
+                   y_true=splits.test.y.tolist(), proba=proba.tolist(), cost=cost,
+                   model_file=model_file, class_names=class_names,
                    architecture=fitted.architecture() if hasattr(fitted, "architecture") else None)
+
+
+# Repeated single-sample calls for the latency, after warm-up calls (the first
+# calls of a Keras model trace its graph).
+LATENCY_CALLS = 50
+WARMUP_CALLS = 5
+THROUGHPUT_BATCH = 1024
+
+
+def measure_cost(family: Any, fitted: Any, test: Any, save_to: str | None) -> tuple[str | None, dict]:
+    """What the fitted model costs to run, measured here (on the device that
+    trained it): latency per sample at batch size 1 (median and 95th
+    percentile over LATENCY_CALLS calls after warm-up), throughput in samples
+    per second at a batch of up to THROUGHPUT_BATCH test samples (the test
+    split repeated), the size of the saved model file and the parameter
+    count. Returns the saved file (in ``save_to``, else removed) and the cost."""
+    import tempfile
+    import time
+    from pathlib import Path
+
+    from benchmark.datasets import take
+
+    predict = family.predictor(fitted.model)
+    one = take(test.x, np.arange(1))
+    for _ in range(WARMUP_CALLS):
+        predict(one)
+    latencies = []
+    for _ in range(LATENCY_CALLS):
+        started = time.perf_counter()
+        predict(one)
+        latencies.append(time.perf_counter() - started)
+    index = np.resize(np.arange(len(test)), min(THROUGHPUT_BATCH, max(len(test), 256)))
+    batch = take(test.x, index)
+    predict(batch)  # warm-up at this batch size
+    rates = []
+    for _ in range(3):
+        started = time.perf_counter()
+        predict(batch)
+        rates.append(len(index) / (time.perf_counter() - started))
+    folder = Path(save_to) if save_to else Path(tempfile.mkdtemp(prefix="benchmark-model-"))
+    folder.mkdir(parents=True, exist_ok=True)
+    saved = family.save(fitted, folder / "model")
+    size = saved.stat().st_size
+    if not save_to:
+        saved.unlink()
+        folder.rmdir()
+    cost = {"latency_ms": float(np.median(latencies) * 1000),
+            "latency_p95_ms": float(np.percentile(latencies, 95) * 1000),
+            "throughput": float(np.median(rates)), "throughput_batch": int(len(index)),
+            "size_bytes": int(size), "n_params": fitted.n_params}
+    return (str(saved) if save_to else None), cost

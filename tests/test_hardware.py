@@ -20,6 +20,7 @@ from sqlalchemy import select
 
 from benchmark import compare, nightly, stats
 from benchmark.errors import UserError
+from benchmark.space import Space
 from benchmark.report import context as report_context
 from benchmark.report import render
 from benchmark.store import (Base, DatasetRecord, EvaluationRecord, RunRecord, Store, StudyRecord,
@@ -229,7 +230,8 @@ def _write(store: Store, run_id: str, night: int, measured: tuple[list[float], l
                                   summary={"fingerprint": "f1"}))
         study = StudyRecord(run_id=run_id, dataset="digits", model="a", model_name="lenet5",
                             optuna_study=f"{run_id}/a", metric="accuracy", direction="maximize",
-                            space={"learning_rate": "[0.001, 0.1] (float, log)"})
+                            space=Space.from_spec({"learning_rate": {"low": 0.001, "high": 0.1,
+                                                           "log": True}}).to_data())
         session.add(study)
         session.flush()
         for repeat, (score, seconds) in enumerate(zip(*measured)):

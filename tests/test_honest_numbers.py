@@ -175,6 +175,25 @@ def _result(**changes) -> report_context.ModelResult:
     return report_context.ModelResult(**values)
 
 
+def test_the_discussion_names_a_faster_model_only_within_the_noise_of_the_best() -> None:
+    cost = {"latency_ms": 3.0, "latency_p95_ms": 4.0, "throughput": 900.0, "size_bytes": 4096}
+    best = _result(label="big", cost=cost)
+    # Same predictions: the paired interval of the difference is [0, 0].
+    twin = _result(label="small", cost={**cost, "latency_ms": 1.0})
+    text = " ".join(narrative.prediction_cost([best, twin], {"d": best}, "accuracy"))
+    assert "small is as good as big" in text and "3.0 times faster to predict" in text
+    # Worse on the same samples (every prediction flipped): no such claim.
+    y = best.predictions["y_true"]
+    flipped = [[p[1], p[0]] for p in best.predictions["proba"]]
+    worse = _result(label="small", cost={**cost, "latency_ms": 1.0},
+                    predictions={"y_true": y, "proba": flipped})
+    assert narrative.prediction_cost([best, worse], {"d": best}, "accuracy") == []
+    # As good, but not faster: said, without a recommendation.
+    slow = _result(label="small", cost=cost)
+    assert "none is clearly faster" in " ".join(
+        narrative.prediction_cost([best, slow], {"d": best}, "accuracy"))
+
+
 def test_deterministic_model_gets_a_test_sample_interval_and_the_identical_note() -> None:
     result = _result()
     assert result.identical["accuracy"]

@@ -6,6 +6,7 @@ describes it, on SQLite and on PostgreSQL."""
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import sys
@@ -16,10 +17,12 @@ from pathlib import Path
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
+from optuna.distributions import IntDistribution
 from sqlalchemy import MetaData, create_engine, select, text
 
 from benchmark import migrate
 from benchmark.errors import UserError
+from benchmark.space import Space
 from benchmark.store import Base, Store
 from conftest import REPO, run_cli
 
@@ -30,6 +33,9 @@ SUITE = "format2"
 FINISHED = ("20261201-103106-2b2b2e", "20261201-103122-9d1e6c")
 INTERRUPTED = "20261201-103132-53c5f7"
 BENCH_TABLES = ("bench_runs", "bench_datasets", "bench_studies", "bench_evaluations")
+# The newest revision as the tool's lines name it: "0003" (with its format, where
+# migrate.FORMATS gives one).
+HEAD = migrate._describe(migrate.head()).removeprefix("revision ")
 
 
 @pytest.fixture
@@ -107,10 +113,22 @@ def test_format2_database_is_refused_then_upgraded_keeping_every_run(format2: st
     result = run_cli("db", "upgrade", "--storage", format2, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == (f"database {format2}: upgraded from revision 0001 (format 2) "
-                                     f"to 0002 (format 3); 3 runs kept")
+                                     f"to {HEAD}; 3 runs kept")
     assert _revision(format2) == (True, migrate.head())
     assert _counts(format2) == before
     assert _optuna_revision(format2) == optuna_revision
+    # Revision 0004 turned each study's display text into data, from the suite
+    # stored with its run: "[10, 40] (int, step 10)" is Optuna's distribution again.
+    engine = create_engine(format2)
+    with engine.connect() as connection:
+        spaces = [json.loads(stored) for (stored,) in connection.execute(
+            text("SELECT space FROM bench_studies WHERE model = 'random_forest'"))]
+    engine.dispose()
+    assert spaces and all(Space.from_data(space).distributions["n_estimators"]
+                          == IntDistribution(10, 40, step=10) for space in spaces)
+    assert all(Space.from_data(space).describe() == {"n_estimators": "[10, 40] (int, step 10)",
+                                                     "max_depth": "{None, 4}"}
+               for space in spaces)
 
     # The report of a finished run (7 s: its PDF), and the comparison of both
     # finished runs, which reads the other one.
@@ -137,11 +155,11 @@ def test_format2_database_is_refused_then_upgraded_keeping_every_run(format2: st
 
     result = run_cli("db", "upgrade", "--storage", format2, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == (f"database {format2}: already at revision 0002 (format 3); "
+    assert result.stdout.strip() == (f"database {format2}: already at revision {HEAD}; "
                                      f"nothing to do")
     result = run_cli("db", "current", "--storage", format2, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == f"database {format2}: revision 0002 (format 3), current"
+    assert result.stdout.strip() == f"database {format2}: revision {HEAD}, current"
 
 
 def test_the_interrupted_run_keeps_its_finished_study(format2: str) -> None:
@@ -194,8 +212,8 @@ def test_upgraded_format2_schema_equals_the_orm(storage: str, format2: str) -> N
     with pytest.raises(UserError, match=r"written by an older benchmark \(format 2\); upgrade it, "
                                         r"keeping every run, with: python -m benchmark db upgrade"):
         Store(url)
-    assert migrate.upgrade(url).endswith("upgraded from revision 0001 (format 2) to 0002 "
-                                         "(format 3); 3 runs kept")
+    assert migrate.upgrade(url).endswith(f"upgraded from revision 0001 (format 2) to {HEAD}; "
+                                         f"3 runs kept")
     assert _revision(url) == (True, migrate.head())
     assert _differences(url) == []
     assert _counts(url) == before
@@ -207,10 +225,10 @@ def test_upgraded_format2_schema_equals_the_orm(storage: str, format2: str) -> N
 def test_a_new_database_is_made_at_head_and_equals_the_orm(storage: str) -> None:
     store = Store(storage)
     store.engine.dispose()
-    assert _revision(storage) == (True, migrate.head()) == (True, "0002")
+    assert _revision(storage) == (True, migrate.head()) == (True, "0004")
     assert _differences(storage) == []
     Store(storage).engine.dispose()  # opened again: nothing to do
-    assert migrate.current(storage).endswith(": revision 0002 (format 3), current")
+    assert migrate.current(storage).endswith(f": revision {HEAD}, current")
 
 
 def test_an_older_revision_is_refused_with_the_upgrade_command(tmp_path: Path) -> None:
@@ -226,7 +244,7 @@ def test_an_older_revision_is_refused_with_the_upgrade_command(tmp_path: Path) -
         f"(format 2)); upgrade it, keeping every run, with: python -m benchmark db upgrade "
         f"--storage {url}")
     assert migrate.upgrade(url) == (f"database {url}: upgraded from revision 0001 (format 2) to "
-                                    f"0002 (format 3); 0 runs kept")
+                                    f"{HEAD}; 0 runs kept")
     assert _differences(url) == []
 
 
@@ -278,7 +296,9 @@ def test_wheel_ships_the_migrations(tmp_path: Path) -> None:
     names = zipfile.ZipFile(next(tmp_path.glob("suitebench-*.whl"))).namelist()
     for name in ("benchmark/migrate.py", "benchmark/migrations/env.py",
                  "benchmark/migrations/versions/0001_format2.py",
-                 "benchmark/migrations/versions/0002_format3.py"):
+                 "benchmark/migrations/versions/0002_format3.py",
+                 "benchmark/migrations/versions/0003_model_info.py",
+                 "benchmark/migrations/versions/0004_space_data_cost.py"):
         assert name in names
 
 

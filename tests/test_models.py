@@ -10,9 +10,13 @@ from benchmark.datasets import Part, Splits
 from benchmark.errors import TrialError
 from benchmark.metrics import metrics
 from benchmark.models import models
+from benchmark.models.keras import applications
 from benchmark.training import keras as keras_training
 
-KERAS_MODELS = [name for name, spec in models.items() if spec.family == "keras"]
+# The hand-built zoo: keras.applications networks (32x32 at least, millions of
+# weights) have their own contract in tests/test_applications.py.
+KERAS_MODELS = [name for name, spec in models.items()
+                if spec.family == "keras" and spec.build.__module__ != applications.__name__]
 
 
 def _splits(shape: tuple[int, ...], n_classes: int = 3, n: int = 24) -> Splits:
@@ -227,6 +231,36 @@ def test_the_pruner_stops_a_trial_before_its_last_epoch_never_at_it(warmup: int,
             keras_training.fit(*args, seed=0, metric=metrics.get("accuracy"), trial=trial,
                                history=history)
         assert len(history) == 1  # stopped after the first epoch
+
+
+@pytest.mark.parametrize("knobs", [{"precision": "mixed_bfloat16", "jit_compile": True}])
+def test_bfloat16_and_xla_train_and_reproduce_on_the_cpu(knobs: dict) -> None:
+    """The speed knobs change how a step is computed, not what a rerun with the
+    same seed gives: every metric of every epoch is reproduced."""
+    import keras
+
+    try:
+        runs = [keras_training.fit(models.get("lenet5"), {"epochs": 2, "batch_size": 8, **knobs},
+                                   _splits((8, 8, 1)), 3, seed=0, metric=metrics.get("accuracy"))
+                for _ in range(2)]
+        assert runs[0].history == runs[1].history
+        proba = [run.predict_proba(_splits((8, 8, 1)).test) for run in runs]
+        np.testing.assert_array_equal(proba[0], proba[1])
+        compute = {layer.dtype_policy.compute_dtype for layer in runs[0].model.layers
+                   if layer.__class__.__name__ == "Conv2D"}
+        assert compute == {"bfloat16" if "precision" in knobs else "float32"}
+        assert runs[0].model.layers[-1].compute_dtype == "float32"
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+
+
+def test_precision_auto_picks_by_device(monkeypatch: pytest.MonkeyPatch) -> None:
+    # No GPU here: bfloat16 where the CPU has the units, float32 where it would be emulated.
+    for units, expected in ((True, "mixed_bfloat16"), (False, "float32")):
+        monkeypatch.setattr(keras_training, "cpu_has_bfloat16", lambda units=units: units)
+        assert keras_training.policy({"precision": "auto"}) == expected
+    assert keras_training.policy({"precision": "float32", "mixed_precision": True}) == "mixed_float16"
+    assert keras_training.policy({"precision": "mixed_bfloat16"}) == "mixed_bfloat16"
 
 
 def test_mixed_precision_trains_with_float32_probabilities() -> None:

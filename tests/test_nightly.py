@@ -19,11 +19,14 @@ from sqlalchemy import select
 from conftest import run_cli, write_suite
 
 from benchmark import compare, environment, nightly
+from benchmark.space import Space
 from benchmark.store import (DatasetRecord, EvaluationRecord, LockRecord, RunRecord, Store,
                              StudyRecord, optuna_storage)
 
 HOST = {"hostname": "night-box", "cpu": "cpu", "cpu_count": 2, "memory_gib": 24.0, "device": "CPU"}
-SPACE = {"learning_rate": "[0.001, 0.1] (float, log)", "epochs": "5 (fixed)"}
+# A study's space as the runner stores it (format 4: data, not display text).
+SPACE = Space.from_spec({"learning_rate": {"low": 0.001, "high": 0.1, "log": True},
+                         "epochs": 5}).to_data()
 
 
 def _write(store: Store, run_id: str, night: int, models: dict[str, tuple[list[float], list[float]] | None],
@@ -133,7 +136,8 @@ def test_changed_suite_space_or_data_and_failing_models(storage: str) -> None:
     changes = compare.changes(_summary(store, "base"), _summary(store, "hash"))
     assert changes == ["suite hash h1 -> h2 (study.n_trials: 10 -> 20)"]
     _write(store, "space", 2, {"a": STEADY, "b": STEADY, "c": None},
-           space={**SPACE, "learning_rate": "[0.0001, 0.1] (float, log)"})
+           space=Space.from_spec({"learning_rate": {"low": 0.0001, "high": 0.1, "log": True},
+                                  "epochs": 5}).to_data())
     _write(store, "data", 3, {"a": STEADY, "b": STEADY, "c": None}, fingerprint="f2")
     rows = compare.compare(_summary(store, "base"), _summary(store, "space"), compare.Thresholds())
     assert {row["why"] for row in rows if row["model"] != "c"} == {

@@ -220,8 +220,10 @@ def test_a_killed_worker_s_trial_is_failed_retried_and_not_counted(tmp_path: Pat
                 return []
             return optuna_storage.get_all_trials(study_id, states=(TrialState.RUNNING,))
 
-        # Killed while a trial trains (it takes seconds; it started a moment ago).
-        _wait_for(lambda: running(), what="a running trial")
+        # Killed while a trial trains (it takes seconds; it started a moment ago),
+        # once the worker has written its name on it (a few writes after the ask).
+        _wait_for(lambda: [t for t in running() if t.user_attrs.get("worker")],
+                  what="a running trial of the worker")
         victim.send_signal(signal.SIGKILL)
         victim.wait()
         [cut] = [t for t in running() if f":{victim.pid}:" in t.user_attrs.get("worker", "")]
@@ -257,6 +259,7 @@ def test_a_killed_worker_s_trial_is_failed_retried_and_not_counted(tmp_path: Pat
     assert len(_trials(storage, study)) == 7  # the resume trained nothing more
 
 
+@pytest.mark.slow  # ~25-50 s: the default loop keeps its other paths
 def test_trial_timeout_and_consecutive_failures_stop_what_they_say(tmp_path: Path) -> None:
     models = """
       - model: random_forest
@@ -313,6 +316,7 @@ def test_each_worker_gets_its_own_device(tmp_path: Path) -> None:
         assert sorted(session.scalars(select(WorkerRecord.devices))) == ["0", "1"]
 
 
+@pytest.mark.slow  # ~25-50 s: the default loop keeps its other paths
 def test_cancel_stops_the_workers_and_resume_finishes(tmp_path: Path) -> None:
     data = _csv(tmp_path / "wine.csv")
     suite = write_suite(tmp_path, _csv_suite(data, 8, models=SLOW_FOREST))

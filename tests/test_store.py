@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 
 from benchmark.errors import UserError
+from benchmark.space import Space
 from benchmark.store import (FORMAT_VERSION, SQLITE_BUSY_SECONDS, DatasetRecord, EvaluationRecord,
                              RunRecord, Store, StudyRecord, now, optuna_storage)
 
@@ -25,7 +26,8 @@ def test_round_trip(tmp_path: Path) -> None:
                                   summary={"split_sizes": {"train": 3}}))
         study = StudyRecord(run_id="r1", dataset="digits", model="m", model_name="lenet5",
                             optuna_study="r1/digits/m", metric="accuracy", direction="maximize",
-                            space={"lr": "[0.1, 1]"}, best_params={"lr": 0.5})
+                            space=Space.from_spec({"lr": {"low": 0.1, "high": 1.0}}).to_data(),
+                            best_params={"lr": 0.5})
         session.add(study)
         session.flush()
         session.add(EvaluationRecord(study_id=study.id, repeat=0, seed=3, metrics={"accuracy": 0.9},
@@ -35,6 +37,8 @@ def test_round_trip(tmp_path: Path) -> None:
     assert reopened.environment == {"cpu": "x"}
     assert reopened.datasets[0].summary["split_sizes"]["train"] == 3
     assert reopened.studies[0].best_params == {"lr": 0.5}
+    # The space is stored as data: what was searched comes back as Optuna's distribution.
+    assert Space.from_data(reopened.studies[0].space).distributions["lr"].high == 1.0
     assert reopened.studies[0].evaluations[0].confusion == [[1, 0], [0, 1]]
     assert reopened.format_version == FORMAT_VERSION
 

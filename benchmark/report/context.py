@@ -63,6 +63,12 @@ class ModelResult:
     # empty for runs of format 2, which did not record it.
     hardware: dict[tuple[str | None, str | None], dict[str, int]] = field(default_factory=dict)
     workers: set[str] = field(default_factory=set)  # the worker ids that ran its trials
+    # What the model costs to run (the median over its refits of each of
+    # worker.measure_cost's numbers) and where its first refit was saved (the
+    # artifact store, the artifact id, the file name, the classes); None for
+    # runs stored before format 4.
+    cost: dict[str, float] | None = None
+    saved: dict[str, Any] | None = None
 
     @property
     def ok(self) -> bool:
@@ -183,11 +189,13 @@ def pruning_savings(rows: list[dict[str, Any]], planned: Any) -> dict[str, Any] 
             "seconds": saved * per_unit if per_unit is not None else None}
 
 
-def _defaults(model_name: str) -> dict[str, Any]:
+def _defaults(model_name: str, info: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Each knob's default: from the registry, or for user code (python:...)
+    from what its study stored (``model_info``), so the report needs no import."""
     from benchmark.models import models
 
     if model_name not in models:
-        return {}
+        return {knob: value["default"] for knob, value in ((info or {}).get("knobs") or {}).items()}
     spec = models.get(model_name)
     return {**family_of(spec).training_defaults, **spec.architecture_defaults()}
 
@@ -221,7 +229,7 @@ def model_results(store: Store, run: RunRecord) -> list[ModelResult]:
     summaries = {d.name: d.summary for d in run.datasets}
     storage = optuna_storage(store.url)
     for study in run.studies:
-        defaults = _defaults(study.model_name)
+        defaults = _defaults(study.model_name, study.model_info)
         optuna_study = _study(storage, study.optuna_study)
         trials = optuna_study.get_trials(deepcopy=False)
         counts = {name: 0 for name in STATE_NAMES.values()}
@@ -254,6 +262,9 @@ def model_results(store: Store, run: RunRecord) -> list[ModelResult]:
             _count_where(where, getattr(evaluation, "host", None),
                          getattr(evaluation, "device", None), "refits")
         spec = models.get(study.model_name) if study.model_name in models else None
+        family_name = spec.family if spec else (study.model_info or {}).get("family")
+        family_trains_in_epochs = (family_name in families
+                                   and families.get(family_name).trains_in_epochs)
         fixed_epochs = (study.best_params or {}).get("epochs", defaults.get("epochs"))
 
         def planned(row: dict[str, Any], fixed_epochs: Any = fixed_epochs) -> int:
@@ -262,9 +273,13 @@ def model_results(store: Store, run: RunRecord) -> list[ModelResult]:
             return int(row["params"].get("epochs", fixed_epochs) or row["units"])
         results.append(ModelResult(
             dataset=study.dataset, label=study.model, model_name=study.model_name,
-            description=spec.description if spec else study.model_name,
-            reference=spec.reference if spec else "",
-            metric=study.metric, direction=study.direction, space=study.space, counts=counts,
+            # User code (python:...) is described by what was stored with its study,
+            # so that a report renders where the code cannot be imported.
+            description=(spec.description if spec else
+                         (study.model_info or {}).get("description") or study.model_name),
+            reference=spec.reference if spec else (study.model_info or {}).get("reference") or "",
+            metric=study.metric, direction=study.direction, space=shown_space(study.space),
+            counts=counts,
             search_seconds=study.search_seconds, best_trial=study.best_trial,
             best_value=best.value if best else None, best_params=study.best_params,
             best_history=(best.user_attrs.get("history") or []) if best else [],
@@ -275,7 +290,7 @@ def model_results(store: Store, run: RunRecord) -> list[ModelResult]:
                              if len(evaluations) > 1 else None),
             n_params=evaluations[0].n_params if evaluations else None,
             confusion=evaluations[0].confusion if evaluations else None,
-            error=study.error, family=spec.family if spec else None,
+            error=study.error, family=spec.family if spec else (study.model_info or {}).get("family"),
             threshold=(statistics.fmean(e.threshold for e in evaluations)
                        if evaluations and evaluations[0].threshold is not None else None),
             predictions=evaluations[0].predictions if evaluations else None,
@@ -284,9 +299,32 @@ def model_results(store: Store, run: RunRecord) -> list[ModelResult]:
             architecture=evaluations[0].architecture if evaluations else None,
             importances=importances(optuna_study), edges=at_edges(best) if best else [],
             pruning=pruning_savings(rows, planned)
-            if (cv_folds or (spec and family_of(spec).trains_in_epochs)) else None,
-            hardware=where, workers=workers))
+            if (cv_folds or family_trains_in_epochs) else None,
+            hardware=where, workers=workers, cost=cost_of(evaluations),
+            saved=next((e.saved for e in evaluations if getattr(e, "saved", None)), None)))
     return results
+
+
+def saved_models(results: list[ModelResult]) -> dict[str, Any] | None:
+    """Where the run's selected models were saved and how each family's file
+    loads without this tool (the Results section says it)."""
+    saved = [r.saved for r in results if r.saved]
+    if not saved:
+        return None
+    loaders = [families.get(name).loader for name in dict.fromkeys(s.get("family") for s in saved)
+               if name in families and families.get(name).loader]
+    return {"store": saved[0]["store"], "loaders": loaders}
+
+
+def cost_of(evaluations: list[Any]) -> dict[str, float] | None:
+    """The median over the refits of each number they measured (latency,
+    throughput, size, parameters): one refit's latency is noisy."""
+    costs = [e.cost for e in evaluations if getattr(e, "cost", None)]
+    if not costs:
+        return None
+    keys = [key for key in costs[0]
+            if all(isinstance(cost.get(key), int | float) for cost in costs)]
+    return {key: statistics.median(cost[key] for cost in costs) for key in keys}
 
 
 def _count_where(where: dict[tuple[str | None, str | None], dict[str, int]], host: Any,
@@ -478,6 +516,87 @@ def references(results: list[ModelResult], sampler: str,
     return entries
 
 
+# How the report names each software citation key of a family (families.py's
+# ``software``) and the package whose version the run recorded for it.
+SOFTWARE = {"tensorflow": ("TensorFlow", "tensorflow"), "keras": ("Keras", "keras"),
+            "sklearn": ("scikit-learn", "scikit-learn")}
+# What the methods section says each family's software does (a family not
+# listed here gets the generic sentence).
+FAMILY_ROLES = {
+    "keras": ("the networks are built and trained with",
+              ", fed by a tf.data pipeline (cached, shuffled each epoch, prefetched)"),
+    "sklearn": ("the classical models and their preprocessing are", " pipelines"),
+}
+
+
+def software(results: list[ModelResult], environment: dict[str, Any]) -> dict[str, Any]:
+    """The software the run used, from the families of its models alone: a
+    scikit-learn-only run names neither TensorFlow nor Keras. ``used``: the
+    families (name, label, epochs, cross-validation); ``toolkits``: one
+    sentence part per family, with the software it cites; ``line``: name and
+    version of each package of the hardware-and-software line (Optuna, then the
+    families' software; scikit-learn always, for the metrics); ``packages``: the
+    run's recorded package versions less those of software it did not use."""
+    used = [families.get(name) for name in sorted({r.family for r in results
+                                                   if r.family in families})]
+    keys: list[str] = []
+    toolkits = []
+    for family in used:
+        keys += [key for key in family.software if key not in keys]
+        before, after = FAMILY_ROLES.get(family.name, (f"the {family.label} models are built with",
+                                                      ""))
+        toolkits.append({"family": family.name, "before": before, "after": after,
+                         "software": [{"key": key, "name": SOFTWARE.get(key, (key, key))[0]}
+                                      for key in family.software]})
+    if toolkits:
+        toolkits[0]["before"] = toolkits[0]["before"][:1].upper() + toolkits[0]["before"][1:]
+    if "sklearn" not in keys:
+        keys.append("sklearn")  # the metrics and preprocessing, whatever the family
+    versions = (environment or {}).get("packages") or {}
+    line = [{"name": "Optuna", "version": versions.get("optuna")}] + [
+        {"name": SOFTWARE.get(key, (key, key))[0], "version": versions.get(SOFTWARE.get(key, (key, key))[1])}
+        for key in keys]
+    unused = {package for key, (_, package) in SOFTWARE.items() if key not in keys}
+    return {"used": [{"name": f.name, "label": f.label, "trains_in_epochs": f.trains_in_epochs,
+                      "cross_validates": f.cross_validates} for f in used],
+            "toolkits": toolkits, "line": line,
+            "packages": {name: version for name, version in versions.items()
+                         if version and name not in unused},
+            # Families whose models fit once (no epochs): the pruner has nothing to compare.
+            "single_fit": [f.label for f in used if not f.trains_in_epochs],
+            "trains_in_epochs": any(r.trains_in_epochs for r in results)}
+
+
+def majority_baselines(datasets: list[dict[str, Any]], results: list[ModelResult]) -> None:
+    """Per binary tabular data set (in place, as ``baseline``): what always
+    predicting the majority class scores on the test split, and the models'
+    results ranked by recall, for the discussion."""
+    for d in datasets:
+        if d.get("kind") != "tabular" or len(d.get("class_names") or ()) != 2:
+            continue
+        counts, size = d["class_counts"]["test"], d["split_sizes"]["test"]
+        ok = [r for r in results if r.dataset == d["name"] and r.ok]
+        if not ok or not size:
+            continue
+        accuracy = max(counts) / size
+        d["baseline"] = {"accuracy": accuracy, "positives_are_majority": counts[1] > counts[0],
+                         "negatives": counts[0], "positives": counts[1],
+                         "rare": accuracy > 0.7, "results": ok,
+                         "by_recall": sorted(ok, key=lambda r: r.test.get("recall", 0.0),
+                                             reverse=True)}
+
+
+def shown_space(stored: dict[str, Any] | None) -> dict[str, str]:
+    """A study's stored space (format 4: data) as the report lists it; a study
+    whose data the upgrade to format 4 could not recover keeps its text."""
+    from benchmark.space import Space
+
+    stored = stored or {}
+    if "shown" in stored:
+        return dict(stored["shown"])
+    return Space.from_data(stored).describe()
+
+
 def build(store: Store, run_id: str) -> dict[str, Any]:
     from benchmark.report import narrative
 
@@ -497,7 +616,13 @@ def build(store: Store, run_id: str) -> dict[str, Any]:
     datasets = [{"name": d.name, "source": d.source,
                  **data_view(d.summary, preprocess[d.name].get("drop") or [],
                              preprocess[d.name].get("dates") or [])} for d in run.datasets]
+    majority_baselines(datasets, results)
+    report = suite["report"]
     return {
+        "style": report.get("style") or "ieee",
+        # The software the run used (its families'), for every sentence naming it.
+        "software": software(results, run.environment or {}),
+        "saved_models": saved_models(results),
         "run": {
             "id": run.id, "suite_name": run.suite_name, "suite_hash": run.suite_hash,
             "seed": run.seed, "status": run.status,

@@ -30,6 +30,17 @@ def number(value: Any, digits: int = 4) -> str:
     return str(value)
 
 
+def size(value: float | None) -> str:
+    """Bytes on disk as KiB / MiB / GiB (binary units, as ``du -h`` counts)."""
+    if value is None:
+        return "–"
+    for unit in ("bytes", "KiB", "MiB", "GiB"):
+        if value < 1024 or unit == "GiB":
+            return f"{value:,.0f} {unit}" if unit == "bytes" else f"{value:,.1f} {unit}"
+        value /= 1024
+    return str(value)
+
+
 def seconds(value: float | None) -> str:
     if value is None:
         return "–"

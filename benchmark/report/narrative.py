@@ -253,6 +253,41 @@ def trade_off(results: list[ModelResult], metric: str, maximize: bool = True) ->
     return paragraphs
 
 
+def prediction_cost(results: list[ModelResult], best: dict[str, ModelResult],
+                    metric: str) -> list[str]:
+    """The model to deploy: the fastest to predict among those the test split
+    cannot tell apart from the best (a paired bootstrap interval of the score
+    difference that includes zero), named only when the numbers say so."""
+    paragraphs = []
+    for dataset, top in best.items():
+        if not top.ok or not top.cost or not top.cost.get("latency_ms"):
+            continue
+        tied = []
+        for other in results:
+            if other is top or other.dataset != dataset or not other.ok or not other.cost:
+                continue
+            interval = _difference(top, other, metric)
+            if interval is not None and interval[0] <= 0 <= interval[1]:
+                tied.append(other)
+        faster = [r for r in tied if r.cost.get("latency_ms")
+                  and r.cost["latency_ms"] * 1.1 < top.cost["latency_ms"]]
+        if faster:
+            quick = min(faster, key=lambda r: r.cost["latency_ms"])
+            paragraphs.append(
+                f"On {dataset}, {quick.label} is as good as {top.label} by test {metric} within "
+                f"the test split's noise (the paired 95% bootstrap interval of their difference "
+                f"includes zero) and {top.cost['latency_ms'] / quick.cost['latency_ms']:.1f} times "
+                f"faster to predict ({number(quick.cost['latency_ms'], 2)} ms against "
+                f"{number(top.cost['latency_ms'], 2)} ms per sample): where prediction time "
+                f"matters, it is the one to deploy.")
+        elif tied:
+            paragraphs.append(
+                f"On {dataset}, {', '.join(r.label for r in tied)} cannot be told apart from "
+                f"{top.label} by test {metric}, but none is clearly faster to predict "
+                f"({top.label}: {number(top.cost['latency_ms'], 2)} ms per sample).")
+    return paragraphs
+
+
 def threshold(result: ModelResult) -> str | None:
     """A warning when the decision threshold rests on few positive samples."""
     data = result.threshold_data
@@ -301,6 +336,7 @@ def discussion(results: list[ModelResult], best: dict[str, ModelResult],
                maximize: bool = True, score: dict[str, str] | None = None) -> list[str]:
     paragraphs = winners(results, best, comparisons, metric, maximize, score)
     paragraphs += trade_off(results, metric, maximize)
+    paragraphs += prediction_cost(results, best, metric)
     paragraphs += thresholds(results)
     for result in results:
         if not result.ok:

@@ -36,8 +36,16 @@ class KerasTraining:
     augment_flip: Literal["none", "horizontal", "vertical", "horizontal_and_vertical"] = "none"
     augment_shift: Annotated[float, Ge(0)] = 0.0  # fraction of the height and width
     augment_rotation: Annotated[float, Ge(0)] = 0.0  # fraction of a full turn
-    # float16 compute with float32 weights; worth it on a GPU only.
+    # float16 compute with float32 weights; worth it on a GPU only. Kept for
+    # suites written before ``precision``: true means precision mixed_float16.
     mixed_precision: bool = False
+    # The compute type (weights stay float32; the softmax is float32 always):
+    # mixed_float16 for GPUs, mixed_bfloat16 for CPUs with bfloat16 units (AMX,
+    # AVX512-BF16) and recent GPUs; auto picks by the device the trial runs on.
+    precision: Literal["float32", "mixed_float16", "mixed_bfloat16", "auto"] = "float32"
+    # XLA compilation of the training step: None leaves it to Keras (on with a
+    # GPU, off on a CPU).
+    jit_compile: bool | None = None
 
 
 TRAINING_DEFAULTS: dict[str, dict[str, Any]] = {"keras": dataclasses.asdict(KerasTraining())}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import time
+from pathlib import Path
 from dataclasses import dataclass
 from typing import Any
 
@@ -139,6 +140,30 @@ def _pruning_callback(trial: Any, monitor: str, epochs: int) -> Any:
     return PruneBeforeTheLastEpoch(trial, monitor)
 
 
+def cpu_has_bfloat16() -> bool:
+    """Whether this CPU computes bfloat16 natively (AMX or AVX512-BF16; Linux's
+    flags); elsewhere bfloat16 is emulated and slower than float32."""
+    try:
+        flags = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return False
+    return any(flag in flags.split() for flag in ("amx_bf16", "avx512_bf16"))
+
+
+def policy(training: dict[str, Any]) -> str:
+    """The Keras dtype policy of a trial's ``precision`` knob."""
+    precision = training.get("precision", "float32")
+    if precision == "float32" and training.get("mixed_precision"):
+        return "mixed_float16"
+    if precision != "auto":
+        return precision
+    import tensorflow as tf
+
+    if tf.config.list_logical_devices("GPU"):
+        return "mixed_float16"
+    return "mixed_bfloat16" if cpu_has_bfloat16() else "float32"
+
+
 def fit(spec: ModelSpec, params: dict[str, Any], splits: Splits, n_classes: int, *,
         seed: int, metric: Metric, trial: Any = None,
         history: list[dict[str, float]] | None = None) -> Fitted:
@@ -156,8 +181,7 @@ def fit(spec: ModelSpec, params: dict[str, Any], splits: Splits, n_classes: int,
     architecture = {k: v for k, v in params.items() if k not in TRAINING_DEFAULTS["keras"]}
 
     keras.utils.set_random_seed(seed)
-    keras.mixed_precision.set_global_policy(
-        "mixed_float16" if training["mixed_precision"] else "float32")
+    keras.mixed_precision.set_global_policy(policy(training))
     input_shape = tuple(splits.train.x.shape[1:])
     model = _augmented(spec.build(input_shape, n_classes, **architecture), training, input_shape)
     model.compile(
@@ -165,6 +189,7 @@ def fit(spec: ModelSpec, params: dict[str, Any], splits: Splits, n_classes: int,
                              training["nesterov"]),
         loss="sparse_categorical_crossentropy",
         metrics=["accuracy"],
+        jit_compile="auto" if training["jit_compile"] is None else bool(training["jit_compile"]),
     )
 
     history = [] if history is None else history

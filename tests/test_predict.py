@@ -1,0 +1,140 @@
+"""The cost of each selected model (latency, throughput, size), the model saved
+in the run's artifact store, and ``predict`` with it."""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from benchmark.store import Store
+from conftest import run_cli, write_suite
+
+TABULAR = """
+name: saved
+datasets:
+  wine: {source: csv, path: wine.csv, target: target}
+models:
+  - model: random_forest
+    search: {n_estimators: {low: 10, high: 30}}
+  - model: logistic_regression
+study: {n_trials: 2, seed: 1}
+evaluation: {repeats: 2}
+"""
+
+IMAGES = """
+name: saved_images
+datasets:
+  digits: {source: "sklearn:digits"}
+models:
+  - model: lenet5
+    search: {epochs: 1}
+study: {n_trials: 1, seed: 1, pruner: none}
+"""
+
+
+def _run(tmp_path: Path, text: str) -> tuple[str, Store]:
+    suite = write_suite(tmp_path, text)
+    storage = f"sqlite:///{tmp_path / 'bench.db'}"
+    result = run_cli("run", str(suite), "--storage", storage, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return storage, Store(storage, create=False)
+
+
+def test_each_selected_model_is_measured_saved_and_predicts(tmp_path: Path) -> None:
+    from sklearn.datasets import load_wine
+
+    frame = load_wine(as_frame=True).frame
+    frame.to_csv(tmp_path / "wine.csv", index=False)
+    storage, store = _run(tmp_path, TABULAR)
+    run = store.resolve("latest")
+    for study in run.studies:
+        first, second = study.evaluations
+        for evaluation in (first, second):
+            cost = evaluation.cost
+            assert cost["latency_ms"] > 0 and cost["latency_p95_ms"] >= cost["latency_ms"]
+            assert cost["throughput"] > 0 and cost["size_bytes"] > 0
+        # The first refit of each study is kept, once.
+        assert first.saved and second.saved is None
+        assert first.saved["classes"] == ["0", "1", "2"]  # the CSV target column's values
+        assert first.saved["family"] == "sklearn"
+        assert Path(first.saved["store"], first.saved["model"]).exists()
+    # The report and results.csv carry the cost (medians over the refits) and where
+    # each model was saved.
+    folder = tmp_path / "reports" / "saved" / run.id
+    html = (folder / "report.html").read_text()
+    assert "What each selected model costs to run" in html
+    assert run.studies[0].evaluations[0].saved["model"][:8] in html
+    table = {row["model"]: row for row in csv.DictReader(open(folder / "results.csv"))}
+    for study in run.studies:
+        latencies = sorted(e.cost["latency_ms"] for e in study.evaluations)
+        assert float(table[study.model]["latency_ms"]) == pytest.approx(np.median(latencies))
+        assert int(float(table[study.model]["size_bytes"])) > 0
+    # Loaded without this tool (joblib), the forest predicts what predict prints.
+    import joblib
+
+    forest = run.studies[0].evaluations[0].saved
+    model = joblib.load(Path(forest["store"], forest["model"]))
+    rows = frame.sample(12, random_state=0)
+    rows.to_csv(tmp_path / "new.csv", index=False)  # with the target column: it is dropped
+    result = run_cli("predict", "latest", str(tmp_path / "new.csv"), "--model", "random_forest",
+                     "--storage", storage, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    table = list(csv.DictReader(io.StringIO(result.stdout)))
+    assert [row["input"] for row in table] == [f"line {i}" for i in range(2, 14)]
+    expected = model.predict_proba(rows.drop(columns=["target"]))
+    got = np.array([[float(row[f"p({k})"]) for k in range(3)] for row in table])
+    np.testing.assert_allclose(got, expected, atol=1e-6)
+    assert [row["predicted"] for row in table] == [str(k) for k in expected.argmax(1)]
+
+    bad = tmp_path / "bad.csv"
+    rows.drop(columns=["alcohol", "target"]).to_csv(bad, index=False)
+    cases = [
+        (("predict", "latest", str(bad), "--model", "random_forest"), "missing column(s) alcohol"),
+        (("predict", "latest", str(tmp_path / "none.csv"), "--model", "random_forest"),
+         "no such file"),
+        (("predict", "latest", str(tmp_path / "new.csv"), "--model", "forest"),
+         "no model 'forest'; models: logistic_regression, random_forest"),
+    ]
+    for args, expected_text in cases:
+        failed = run_cli(*args, "--storage", storage, cwd=tmp_path)
+        assert failed.returncode == 2 and expected_text in failed.stderr, failed.stderr
+        assert len(failed.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.slow  # ~25-50 s: the default loop keeps its other paths
+def test_an_image_model_predicts_image_files_and_arrays(tmp_path: Path) -> None:
+    from PIL import Image
+    from sklearn.datasets import load_digits
+
+    storage, store = _run(tmp_path, IMAGES)
+    saved = store.resolve("latest").studies[0].evaluations[0].saved
+    assert saved["family"] == "keras" and saved["file"].endswith(".keras")
+    digits = load_digits()
+    images = digits.images[:5].astype("uint8")  # 0..16, scaled by the same rule as the source
+    np.save(tmp_path / "five.npy", images)
+    from_array = run_cli("predict", "latest", str(tmp_path / "five.npy"), "--model", "lenet5",
+                         "--storage", storage, cwd=tmp_path)
+    assert from_array.returncode == 0, from_array.stderr
+    rows = list(csv.DictReader(io.StringIO(from_array.stdout)))
+    assert len(rows) == 5 and all(abs(sum(float(v) for k, v in row.items() if k.startswith("p("))
+                                      - 1) < 1e-4 for row in rows)
+    folder = tmp_path / "pngs"
+    folder.mkdir()
+    for index in range(3):
+        Image.fromarray((digits.images[index] * 255 / 16).astype("uint8")).save(
+            folder / f"{index}.png")
+    from_files = run_cli("predict", "latest", str(folder), "--model", "lenet5", "--output",
+                         str(tmp_path / "out.csv"), "--storage", storage, cwd=tmp_path)
+    assert from_files.returncode == 0, from_files.stderr
+    written = pd.read_csv(tmp_path / "out.csv")
+    assert list(written["input"]) == ["0.png", "1.png", "2.png"]
+    wrong = tmp_path / "wrong.npy"
+    np.save(wrong, np.zeros((2, 5, 5)))
+    refused = run_cli("predict", "latest", str(wrong), "--model", "lenet5", "--storage", storage,
+                      cwd=tmp_path)
+    assert refused.returncode == 2 and "the model takes (8, 8, 1)" in refused.stderr
