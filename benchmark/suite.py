@@ -788,7 +788,7 @@ class Nightly(_Strict):
 REPORT_SECTIONS = ("introduction", "data", "methods", "results", "statistics", "discussion",
                    "trials", "architectures", "references", "reproducibility")
 REPORT_FIGURES = ("samples", "class_balance", "correlation", "search_history", "importances",
-                  "pareto", "curves", "accuracy_loss", "confusion", "roc")
+                  "pareto", "cost", "curves", "accuracy_loss", "confusion", "roc")
 
 
 class Report(_Strict):

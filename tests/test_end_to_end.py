@@ -9,7 +9,7 @@ from pathlib import Path
 import optuna
 import pytest
 
-from benchmark.report.render import number
+from benchmark.report.format import number
 from benchmark.store import Store
 from conftest import run_cli
 

@@ -68,6 +68,9 @@ def test_each_selected_model_is_measured_saved_and_predicts(tmp_path: Path) -> N
     folder = tmp_path / "reports" / "saved" / run.id
     html = (folder / "report.html").read_text()
     assert "What each selected model costs to run" in html
+    # Score against latency and size, with the Pareto front: a figure of its own.
+    assert (folder / "figures" / "cost-wine.svg").stat().st_size > 0
+    assert "against what it costs to run" in html
     assert run.studies[0].evaluations[0].saved["model"][:8] in html
     table = {row["model"]: row for row in csv.DictReader(open(folder / "results.csv"))}
     for study in run.studies:

@@ -354,6 +354,33 @@ def trade_off(series: dict[str, dict[str, list[float]]], front: list[tuple[float
     return figure
 
 
+def cost(points: dict[str, dict[str, float]], fronts: dict[str, list[tuple[float, float]]],
+         label: str) -> Figure:
+    """Test score of each selected model against its prediction latency (left)
+    and its size on disk (right), ± the s.d. over refits, with each panel's
+    Pareto front (no model both cheaper and better than a point on it)."""
+    figure, axes = plt.subplots(1, 2, figsize=(COLUMN_WIDTH, 2.3), layout="constrained",
+                                sharey=True)
+    for axis, key, title in ((axes[0], "latency_ms", "Latency per sample (ms)"),
+                             (axes[1], "size_mib", "Size on disk (MiB)")):
+        for index, (model, point) in enumerate(points.items()):
+            look = style(index)
+            axis.errorbar([point[key]], [point["score"]], yerr=[point.get("std") or 0.0],
+                          fmt=look["marker"], color=look["color"], markersize=4, capsize=2,
+                          elinewidth=0.8, label=model)
+        front = sorted(fronts.get(key) or [])
+        if len(front) > 1:
+            xs, ys = zip(*front)
+            axis.step(xs, ys, where="post", color="black", linewidth=0.8, label="Pareto front")
+        if spans_decades([point[key] for point in points.values()]):
+            axis.set_xscale("log")
+        axis.set_xlabel(title)
+        axis.tick_params(labelsize=7)
+    axes[0].set_ylabel(label)
+    _legend_below(figure, *axes[0].get_legend_handles_labels(), COLUMN_WIDTH)
+    return figure
+
+
 def accuracy_loss(histories: dict[str, list[dict[str, float]]]) -> Figure:
     """Accuracy against loss, epoch by epoch, of each model's best trial: training
     (left) and validation (right), as seed 003 plots them; a large hollow marker

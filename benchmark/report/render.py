@@ -65,6 +65,17 @@ def draw(ctx: dict[str, Any], figure_dir: Path | None) -> dict[str, str]:
             front = [points[i] for i in report_context.pareto_front(points, maximize)]
             drawn[f"pareto-{name}"] = figures.svg(figures.trade_off(timed, front, metric,
                                                                    label=ctx["score"]["title"]))
+        costed = {r.label: {"latency_ms": r.cost["latency_ms"],
+                            "size_mib": r.cost["size_bytes"] / 2**20,
+                            "score": r.test[metric], "std": r.test_std.get(metric)}
+                  for r in results if r.ok and r.cost and r.test.get(metric) is not None
+                  and r.cost.get("latency_ms") and r.cost.get("size_bytes")}
+        if len(costed) > 1 and "cost" in kinds:
+            fronts = {}
+            for key in ("latency_ms", "size_mib"):  # lower cost is better, as time is
+                points = [(p[key], p["score"]) for p in costed.values()]
+                fronts[key] = [points[i] for i in report_context.pareto_front(points, maximize)]
+            drawn[f"cost-{name}"] = figures.svg(figures.cost(costed, fronts, f"Test {metric}"))
         histories = {r.label: r.best_history for r in results
                      if any("val_accuracy" in h and "val_loss" in h for h in r.best_history)}
         if histories and "accuracy_loss" in kinds:
