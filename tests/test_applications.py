@@ -66,6 +66,7 @@ def test_the_applications_are_registered_with_their_knobs_and_papers() -> None:
         assert spec.min_image_size({}) == 32
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", APPLICATIONS)
 def test_builds_at_its_smallest_size_with_a_frozen_base(name: str) -> None:
     spec = models.get(name)
@@ -117,6 +118,7 @@ def test_pixels_reach_the_application_as_its_preprocess_input_gives_them(name: s
     assert np.allclose(keras.ops.convert_to_numpy(y), expected, atol=1e-3)
 
 
+@pytest.mark.slow
 def test_a_weights_file_of_the_base_loads(tmp_path: Path) -> None:
     """What a user downloads elsewhere: a base without its top, saved to a file;
     the weights do not depend on the image size, so they load at another one."""
@@ -171,6 +173,7 @@ def test_imagenet_and_a_missing_file_are_one_line_refusals(tmp_path: Path, weigh
     assert "\n" not in str(built.value) and says in str(built.value)
 
 
+@pytest.mark.slow
 def test_validate_checks_the_weights_file_without_tensorflow(tmp_path: Path) -> None:
     (tmp_path / "base.weights.h5").write_bytes(b"")  # validate checks that it exists
     write_suite(tmp_path, SUITE.replace("WEIGHTS", "base.weights.h5")
@@ -187,6 +190,7 @@ def test_validate_checks_the_weights_file_without_tensorflow(tmp_path: Path) -> 
         suite.read(small)
 
 
+@pytest.mark.slow
 def test_a_tiny_mobilenet_v2_trains_on_digits_with_a_frozen_base() -> None:
     """The project's training path; with ``freeze_base`` the base, batch
     normalisation statistics included, stays as it was built."""

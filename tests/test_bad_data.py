@@ -611,6 +611,7 @@ def _corpus(cases, examples: int) -> Counter:
     return outcomes
 
 
+@pytest.mark.slow
 def test_generated_broken_tabular_csvs_load_cleanly_or_are_one_line() -> None:
     outcomes = _corpus(_tabular_case(), FAST_EXAMPLES)
     # Both sides are exercised: files that load, and files that are refused

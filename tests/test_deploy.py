@@ -194,6 +194,7 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
+@pytest.mark.slow
 def test_dashboard_serves_the_studies_of_the_database(tmp_path: Path) -> None:
     pytest.importorskip("optuna_dashboard")
     import optuna
@@ -228,6 +229,7 @@ def test_dashboard_serves_the_studies_of_the_database(tmp_path: Path) -> None:
     assert process.returncode == 0, err  # SIGTERM is a normal stop, not an interrupted run
 
 
+@pytest.mark.slow
 def test_dashboard_of_a_missing_database_is_one_line(tmp_path: Path) -> None:
     missing = tmp_path / "none.db"
     result = subprocess.run(

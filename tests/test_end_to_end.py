@@ -14,6 +14,10 @@ from benchmark.store import Store
 from conftest import run_cli
 
 
+# The session's tiny suite run twice (about 2 minutes): CI runs this module;
+# the fast loop's end-to-end run is test_user_code's one-trial run.
+pytestmark = pytest.mark.slow
+
 def _paths(result: subprocess.CompletedProcess) -> tuple[Path, Path]:
     """The report paths the command printed, relative to the directory it ran in."""
     lines = dict(line.split(": ", 1) for line in result.stdout.splitlines() if ": " in line)

@@ -324,6 +324,7 @@ IMAGE_SUITE = """
     """
 
 
+@pytest.mark.slow
 def test_image_folder_suite_runs_and_reports_samples_and_layers(tmp_path: Path) -> None:
     root = _folder(tmp_path / "pets", {"cat": 40, "dog": 200}, per_class=12)
     suite = write_suite(tmp_path, IMAGE_SUITE.format(path=root))
@@ -353,6 +354,7 @@ def test_image_folder_suite_runs_and_reports_samples_and_layers(tmp_path: Path) 
      "ignore: [Id]}}", "datasets.px.options.ignore: {csv} has no column 'Id'; its columns: label, "
                        "p0, p1, p2, p3, p4, p5, p6, ..., p15 (17 columns)"),
 ])
+@pytest.mark.slow
 def test_bad_image_data_is_one_line_exit_2(tmp_path: Path, body: str, message: str) -> None:
     import pandas as pd
 
@@ -397,6 +399,7 @@ FOLDER_SUITE = """
     ("class without images", "false", "error: {suite}: datasets.pets.path: {root}: class folder "
                                       "'dog' has no image files"),
 ])
+@pytest.mark.slow
 def test_validate_reports_image_folder_problems_as_run_does(tmp_path: Path, case: str, strict: str,
                                                             stderr: str) -> None:
     classes = {"cat": 40} if case == "one class" else {"cat": 40, "dog": 200}

@@ -99,6 +99,7 @@ def _optuna_revision(url: str) -> str:
         engine.dispose()
 
 
+@pytest.mark.slow
 def test_format2_database_is_refused_then_upgraded_keeping_every_run(format2: str,
                                                                      tmp_path: Path) -> None:
     before, optuna_revision = _counts(format2), _optuna_revision(format2)
@@ -276,6 +277,7 @@ def test_db_commands_mask_the_password(tmp_path: Path) -> None:
         assert "s3cret" not in result.stdout + result.stderr
 
 
+@pytest.mark.slow
 def test_processes_creating_an_empty_database_at_once(storage: str) -> None:
     url = storage
     start = time.time() + 3  # after every process has imported benchmark
@@ -302,6 +304,7 @@ def test_wheel_ships_the_migrations(tmp_path: Path) -> None:
         assert name in names
 
 
+@pytest.mark.slow
 def test_the_killed_format_2_run_resumes_after_the_upgrade(tmp_path: Path) -> None:
     """The frozen database's third run was killed (kill -9) during its second
     study by the last version of format 2: after `db upgrade`, `--resume`

@@ -26,6 +26,7 @@ def _splits(shape: tuple[int, ...], n_classes: int = 3, n: int = 24) -> Splits:
     return Splits(Part(x, y), Part(x[:9], y[:9]), Part(x[:6], y[:6]))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("shape", [(8, 8, 1), (28, 28, 1), (32, 32, 3)])
 @pytest.mark.parametrize("name", KERAS_MODELS)
 def test_builds_trains_and_predicts(name: str, shape: tuple[int, ...]) -> None:
@@ -48,6 +49,7 @@ GROWING_KNOB = {"custom_cnn": "filters_1", "simple_cnn": "filters_3", "lenet5": 
                 "alexnet": "dense_units", "vgg16": "dense_units", "resnet": "blocks_per_stage"}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", KERAS_MODELS)
 def test_architecture_knobs_change_the_model(name: str) -> None:
     spec = models.get(name)
@@ -58,6 +60,7 @@ def test_architecture_knobs_change_the_model(name: str) -> None:
     assert wider.count_params() > default.count_params()
 
 
+@pytest.mark.slow
 def test_alexnet_ablation_and_resnet_pooling_knobs() -> None:
     alexnet = models.get("alexnet")
     convs = [len([layer for layer in alexnet.build((32, 32, 3), 10, conv_layers=n, image_size=64).layers
@@ -187,6 +190,7 @@ def test_diverging_loss_is_a_trial_error() -> None:
                            _splits((8, 8, 1)), 3, seed=0, metric=metrics.get("accuracy"))
 
 
+@pytest.mark.slow
 def test_layer_table_and_flops_of_a_fitted_model() -> None:
     fitted = keras_training.fit(models.get("lenet5"), {"epochs": 1, "batch_size": 8},
                                 _splits((8, 8, 1)), 3, seed=0, metric=metrics.get("accuracy"))
@@ -233,6 +237,7 @@ def test_the_pruner_stops_a_trial_before_its_last_epoch_never_at_it(warmup: int,
         assert len(history) == 1  # stopped after the first epoch
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("knobs", [{"precision": "mixed_bfloat16", "jit_compile": True}])
 def test_bfloat16_and_xla_train_and_reproduce_on_the_cpu(knobs: dict) -> None:
     """The speed knobs change how a step is computed, not what a rerun with the

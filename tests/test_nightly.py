@@ -199,6 +199,7 @@ def test_a_run_left_running_by_a_dead_process_is_marked_interrupted(storage: str
     assert store.resolve("resumed").status == "running"
 
 
+@pytest.mark.slow
 def test_second_nightly_on_the_same_suite_refuses_while_the_first_holds_it(
         storage: str, tmp_path: Path) -> None:
     store = Store(storage)
@@ -378,6 +379,7 @@ def test_kill_9_then_resume_keeps_every_finished_trial_once(storage: str, tmp_pa
     assert again.returncode == 2 and "already finished" in again.stderr
 
 
+@pytest.mark.slow
 def test_sigterm_marks_the_run_interrupted_and_it_is_no_baseline(tmp_path: Path) -> None:
     storage = f"sqlite:///{tmp_path / 'bench.db'}"
     suite = _lenet5_suite(tmp_path, "stopped", n_trials=20)
@@ -399,6 +401,7 @@ def test_sigterm_marks_the_run_interrupted_and_it_is_no_baseline(tmp_path: Path)
     assert compare.pick_baseline([finished, tonight], tonight) is finished
 
 
+@pytest.mark.slow
 def test_an_unreachable_database_is_one_line_and_exit_2(tmp_path: Path) -> None:
     suite = write_suite(tmp_path, "name: s\ndatasets: {d: {source: 'sklearn:iris'}}\n"
                                   "models: [{model: knn}]\nstudy: {n_trials: 1}\n")
@@ -411,6 +414,7 @@ def test_an_unreachable_database_is_one_line_and_exit_2(tmp_path: Path) -> None:
     assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
 
 
+@pytest.mark.slow
 def test_a_crashing_suite_is_reported_and_the_next_suite_still_runs(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture) -> None:
     from benchmark import runner
@@ -439,6 +443,7 @@ def test_a_crashing_suite_is_reported_and_the_next_suite_still_runs(
     assert run.status == "finished"
 
 
+@pytest.mark.slow
 def test_sigterm_stops_the_trial_in_flight_instead_of_waiting_for_it(tmp_path: Path) -> None:
     import optuna
 

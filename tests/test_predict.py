@@ -45,6 +45,7 @@ def _run(tmp_path: Path, text: str) -> tuple[str, Store]:
     return storage, Store(storage, create=False)
 
 
+@pytest.mark.slow
 def test_each_selected_model_is_measured_saved_and_predicts(tmp_path: Path) -> None:
     from sklearn.datasets import load_wine
 

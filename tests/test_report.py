@@ -66,6 +66,7 @@ def test_context_of_the_stored_run_has_repeats_intervals_and_tests(ctx: dict) ->
     assert row["corrected"] is False  # two models: one comparison, nothing to adjust
 
 
+@pytest.mark.slow
 def test_references_cite_the_tools_and_each_architecture_once(ctx: dict) -> None:
     texts = [entry["text"] for entry in ctx["references"]]
     assert any("Optuna" in t for t in texts) and any("LeCun" in t for t in texts)
@@ -226,6 +227,7 @@ def _pdf_text(pdf: Path) -> str:
                           check=True).stdout
 
 
+@pytest.mark.slow
 def test_pdf_text_holds_the_tables_numbers(store: Store, tmp_path: Path) -> None:
     html_path, pdf_path = render.render_run(store, "latest", tmp_path / "out")
     ctx = report_context.build(store, "latest")
@@ -252,6 +254,7 @@ def test_pdf_text_holds_the_tables_numbers(store: Store, tmp_path: Path) -> None
     assert 'src="data:image/svg+xml;base64,' in html and "src=\"figures/" not in html
 
 
+@pytest.mark.slow
 def test_strings_from_the_suite_are_escaped(store: Store) -> None:
     script = "<script>alert(1)</script>"
     with store.session() as session:
@@ -308,6 +311,7 @@ def test_stored_run_is_current(store: Store) -> None:
     assert np.isfinite(report_context.build(store, "latest")["best"]["digits"].test["accuracy"])
 
 
+@pytest.mark.slow
 def test_a_long_trial_list_runs_over_pages_with_every_trial_in_the_pdf(store: Store,
                                                                       tmp_path: Path) -> None:
     # 120 trials of one model: in the two-column flow WeasyPrint crashed on such a
@@ -324,6 +328,7 @@ def test_a_long_trial_list_runs_over_pages_with_every_trial_in_the_pdf(store: St
     assert all(f"trial_marker={1000 + i:,}" in text for i in range(120))
 
 
+@pytest.mark.slow
 def test_section_numbers_follow_the_included_sections(store: Store) -> None:
     with store.session() as session:
         run = session.query(RunRecord).one()

@@ -63,6 +63,7 @@ def _run_id(result: subprocess.CompletedProcess) -> str:
     return line.split()[1]
 
 
+@pytest.mark.slow
 def test_four_local_workers_spend_the_budget_exactly(tmp_path: Path) -> None:
     """4 workers x 2 studies x 40 trials on SQLite (the 200-trial version on
     PostgreSQL is a slow test below)."""
@@ -139,6 +140,7 @@ def _wait_for(predicate, timeout: float = 120.0, what: str = "") -> None:
     raise AssertionError(f"timed out waiting for {what}")
 
 
+@pytest.mark.slow
 def test_worker_processes_join_a_run_created_without_workers(tmp_path: Path) -> None:
     """Two `worker` processes, as two machines would be, each with the data at
     its own path; a worker whose file differs is refused; status and the
@@ -194,6 +196,7 @@ SLOW_FOREST = """
 """
 
 
+@pytest.mark.slow
 def test_a_killed_worker_s_trial_is_failed_retried_and_not_counted(tmp_path: Path) -> None:
     """kill -9 of a worker in the middle of a trial: another worker fails it
     (its heartbeat stopped), retries its parameters once, and the budget is
@@ -293,6 +296,7 @@ def test_trial_timeout_and_consecutive_failures_stop_what_they_say(tmp_path: Pat
     assert len(_trials(storage, tree)) == 6 and tree.evaluations  # the search went on
 
 
+@pytest.mark.slow
 def test_each_worker_gets_its_own_device(tmp_path: Path) -> None:
     """devices: [0, 1] with two workers: each trial records the
     CUDA_VISIBLE_DEVICES its worker's process was given (no GPU needed)."""
@@ -346,6 +350,7 @@ def test_cancel_stops_the_workers_and_resume_finishes(tmp_path: Path) -> None:
     assert sorted(t.number for t in trials) == list(range(8))
 
 
+@pytest.mark.slow
 def test_bad_worker_invocations_get_one_line(tmp_path: Path) -> None:
     suite = write_suite(tmp_path, _cheap_suite(2))
     storage = f"sqlite:///{tmp_path / 'bench.db'}"

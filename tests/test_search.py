@@ -19,6 +19,7 @@ def test_a_dead_worker_fails_its_task_and_is_replaced(tmp_path: Path) -> None:
         assert pool.call(answer, 0.5).value == pytest.approx(0.5)
 
 
+@pytest.mark.slow
 def test_a_task_over_its_time_is_stopped_and_the_next_gets_a_new_process(tmp_path: Path) -> None:
     env = {"CUDA_VISIBLE_DEVICES": "1", "BENCHMARK_THREADS": "3"}
     with WorkerPool(tasks_per_worker=5, log_path=str(tmp_path / "worker.log"), env=env) as pool:

@@ -198,6 +198,7 @@ def test_a_crash_before_the_first_trial_is_one_line_and_leaves_no_report_folder(
 # ------------------------------------------------------------------ exit codes
 
 
+@pytest.mark.slow
 def test_pairs_without_a_result_are_named_and_a_run_with_none_exits_4(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys) -> None:
     from benchmark.report.context import build

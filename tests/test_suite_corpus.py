@@ -250,6 +250,7 @@ CORPUS = settings(deadline=None, database=None, derandomize=True,
                   suppress_health_check=list(HealthCheck))
 
 
+@pytest.mark.slow
 @settings(CORPUS, max_examples=200)
 @given(st.data())
 def test_mutated_suites_validate_or_give_one_line(data: st.DataObject) -> None:

@@ -25,6 +25,7 @@ def promotion_run(tmp_path_factory: pytest.TempPathFactory) -> dict:
             "storage": f"sqlite:///{workdir / 'reports' / 'benchmark.db'}"}
 
 
+@pytest.mark.slow
 def test_promotion_suite_runs_on_a_csv_given_with_set(promotion_run: dict) -> None:
     result = promotion_run["result"]
     assert result.returncode == 0, result.stderr[-2000:]
@@ -50,6 +51,7 @@ def test_promotion_suite_runs_on_a_csv_given_with_set(promotion_run: dict) -> No
         assert sum(map(sum, evaluation.confusion)) == summary["split_sizes"]["test"]
 
 
+@pytest.mark.slow
 def test_promotion_report_states_features_metrics_and_trials(promotion_run: dict) -> None:
     run = Store(promotion_run["storage"], create=False).resolve("latest")
     html = (promotion_run["workdir"] / "reports" / "promotion" / run.id / "report.html").read_text()
@@ -68,6 +70,7 @@ def test_promotion_report_states_features_metrics_and_trials(promotion_run: dict
             "confusions-promotion"} <= figures
 
 
+@pytest.mark.slow
 def test_multiclass_tabular_suite_cross_validates_and_draws_one_vs_rest(tmp_path: Path) -> None:
     suite = write_suite(tmp_path, """
         name: wine
@@ -108,6 +111,7 @@ BAD_DATA = [
 ]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("case", "changes", "message"), BAD_DATA, ids=[c[0] for c in BAD_DATA])
 def test_bad_data_is_one_line_exit_2_and_nothing_written(tmp_path: Path, case: str,
                                                          changes: dict, message: str) -> None:

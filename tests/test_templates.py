@@ -96,6 +96,7 @@ def iris_run(tmp_path_factory: pytest.TempPathFactory) -> dict:
     return {"folder": folder, "url": url, "run_dir": run_dir}
 
 
+@pytest.mark.slow
 def test_a_suite_override_replaces_one_section_and_keeps_the_rest(iris_run: dict) -> None:
     run_dir = iris_run["run_dir"]
     html = (run_dir / "report.html").read_text()
@@ -131,6 +132,7 @@ def test_a_keras_report_names_tensorflow_and_keras(stored: str) -> None:
     assert re.search(r"TensorFlow \d", software_line) and re.search(r"Keras \d", software_line)
 
 
+@pytest.mark.slow
 def test_the_templates_option_replaces_the_title_block(stored: str, tmp_path: Path) -> None:
     mine = tmp_path / "mine"
     mine.mkdir()
@@ -150,6 +152,7 @@ def test_the_templates_option_replaces_the_title_block(stored: str, tmp_path: Pa
     assert "A TITLE OF OUR OWN" in pdf_text(html_path.with_suffix(".pdf"))
 
 
+@pytest.mark.slow
 def test_the_techreport_style_has_one_column_and_a_table_of_contents(stored: str,
                                                                      tmp_path: Path) -> None:
     store = Store(stored, create=False)
@@ -171,6 +174,7 @@ def test_the_techreport_style_has_one_column_and_a_table_of_contents(stored: str
     assert text.count("Reproducibility") >= 2  # in the contents and as the appendix
 
 
+@pytest.mark.slow
 def test_a_missing_templates_folder_is_one_line_before_anything_runs(tmp_path: Path) -> None:
     (tmp_path / "s.yaml").write_text(SUITE.format(templates="nowhere"))
     for command in (["validate", "s.yaml"],
@@ -202,6 +206,7 @@ def test_a_template_with_a_syntax_error_is_one_line_naming_file_and_line(tmp_pat
     assert not (tmp_path / "reports").exists()
 
 
+@pytest.mark.slow
 def test_report_templates_option_with_a_syntax_error_exits_2(stored: str, tmp_path: Path) -> None:
     (tmp_path / "bad").mkdir()
     (tmp_path / "bad" / "section_title.html.j2").write_text("<h1>{{ title </h1>\n")

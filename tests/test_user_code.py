@@ -364,6 +364,7 @@ def _copy_examples(tmp_path: Path) -> Path:
     return folder
 
 
+@pytest.mark.slow
 def test_validate_a_suite_with_user_code_without_tensorflow(tmp_path: Path) -> None:
     folder = _copy_examples(tmp_path)
     code = ("import sys; from benchmark import cli; code = cli.main(['validate', "
