@@ -296,7 +296,6 @@ def test_trial_timeout_and_consecutive_failures_stop_what_they_say(tmp_path: Pat
     assert len(_trials(storage, tree)) == 6 and tree.evaluations  # the search went on
 
 
-@pytest.mark.slow
 def test_each_worker_gets_its_own_device(tmp_path: Path) -> None:
     """devices: [0, 1] with two workers: each trial records the
     CUDA_VISIBLE_DEVICES its worker's process was given (no GPU needed)."""

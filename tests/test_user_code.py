@@ -4,6 +4,8 @@ a data loader; every bad input is one line with its key path."""
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import shutil
 import sqlite3
@@ -448,6 +450,17 @@ def test_a_run_of_user_code_renders_again_without_the_module(tmp_path: Path) -> 
     assert info["knobs"]["max_depth"] == {"type": "int", "default": 2}
     assert set(environment["user_code"]) == {"trees_local:Stump", "trees_local:rows"}
     run_id = next((tmp_path / "reports" / "local").glob("2*")).name
+    # The saved model scores new rows (from the module's folder: the pickle names
+    # its class), one probability per class summing to 1.
+    from sklearn.datasets import load_iris
+
+    load_iris(as_frame=True).frame.head(5).to_csv(tmp_path / "new.csv", index=False)
+    scored = run_cli("predict", run_id, str(tmp_path / "new.csv"), "--model", "Stump",
+                     "--storage", storage, cwd=folder)
+    assert scored.returncode == 0, scored.stderr
+    table = list(csv.DictReader(io.StringIO(scored.stdout)))
+    assert len(table) == 5
+    assert all(abs(sum(float(row[f"p({k})"]) for k in range(3)) - 1) < 1e-6 for row in table)
 
     shutil.rmtree(folder)
     result = run_cli("report", run_id, "--storage", storage, "--reports-dir",
