@@ -149,8 +149,8 @@ def _space(stored: dict[str, Any] | None) -> tuple[dict[str, str], dict[str, str
     import json
 
     stored = stored or {}
-    searched = {k: json.dumps(json.loads(v), sort_keys=True) if isinstance(v, str)
-                else json.dumps(v, sort_keys=True)
+    # Optuna's distribution JSON is text; re-dumped sorted, so key order never differs.
+    searched = {k: json.dumps(json.loads(v), sort_keys=True)
                 for k, v in stored.get("distributions", {}).items()}
     fixed = {k: json.dumps(v, sort_keys=True) for k, v in stored.get("fixed", {}).items()}
     return searched, fixed
