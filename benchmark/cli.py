@@ -194,6 +194,8 @@ def _command() -> str:
 
 
 def _run(args: argparse.Namespace) -> int:
+    import psutil
+
     from benchmark import runner, suite
 
     if args.resume:
@@ -215,7 +217,8 @@ def _run(args: argparse.Namespace) -> int:
         result = runner.run(loaded, text, storage=args.storage, reports_dir=args.reports_dir,
                             command=_command(), progress=not args.quiet, origin=str(args.suite),
                             workers=args.workers, devices=args.devices, run_id=args.run_id,
-                            detach=args.detach, templates=args.templates)
+                            detach=args.detach, templates=args.templates,
+                            process_created=psutil.Process().create_time())
     if result.detached:
         print(result.run_id)  # alone on its line, for scripts: RUN_ID=$(... --detach)
         return 0

@@ -40,6 +40,7 @@ from typing import Any
 import numpy as np
 from sqlalchemy import and_, delete, select, update
 
+from benchmark import phases
 from benchmark.errors import UserError
 from benchmark.space import Space
 from benchmark.store import (EvaluationRecord, RunRecord, SlotRecord, Store, StudyRecord,
@@ -365,6 +366,8 @@ class Worker:
         self.log_path = log_path
         self.studies: dict[str, Any] = {}
         self.trials = 0
+        # Seconds per phase (benchmark.phases), stored on its record when it stops.
+        self.phases: dict[str, float] = {}
         identity_now = environment.process_identity()
         env = environment.capture(None)
         with store.session() as session:
@@ -407,13 +410,29 @@ class Worker:
                 env[name] = str(self.threads)
         return env
 
+    def _tasks_per_process(self) -> int | None:
+        """execution.trials_per_worker when a model of the run trains with
+        TensorFlow, whose process keeps memory from each fitted model; else
+        None: a scikit-learn process keeps nothing, and replacing it would only
+        pay its start and data loading again (seconds per replacement)."""
+        from benchmark.families import family_of
+        from benchmark.models import models
+
+        for study in self.plan.studies:
+            try:
+                if family_of(models.get(study.model)).uses_tensorflow:
+                    return self.plan.suite.execution.trials_per_worker
+            except Exception:  # noqa: BLE001 - unknown here: keep the safe default
+                return self.plan.suite.execution.trials_per_worker
+        return None
+
     # -- the loop
     def work(self) -> None:
         from benchmark.search import WorkerPool
 
         self.heartbeat.start()
         try:
-            with WorkerPool(self.plan.suite.execution.trials_per_worker, self.log_path,
+            with WorkerPool(self._tasks_per_process(), self.log_path,
                             env=self._environment()) as pool:
                 self.pool = pool
                 self._loop(pool)
@@ -421,7 +440,8 @@ class Worker:
             self.heartbeat.stopped.set()
             with self.store.session() as session:
                 session.execute(update(WorkerRecord).where(WorkerRecord.id == self.id)
-                                .values(finished_at=now(), heartbeat_at=now(), trials=self.trials))
+                                .values(finished_at=now(), heartbeat_at=now(), trials=self.trials,
+                                        phases={k: round(v, 3) for k, v in self.phases.items()}))
 
     def _loop(self, pool: Any) -> None:
         settings = self.plan.suite.study
@@ -438,8 +458,15 @@ class Worker:
                 if self.store.study_finished(study.record_id):
                     finished += 1
                     continue
-                slot = self.store.claim_slot(study.record_id, settings.n_trials, settings.timeout,
-                                             self.id)
+                with phases.timed("database", self.phases):
+                    if settings.budget == "equal_time":
+                        # The budget is summed training time, not the study's wall clock.
+                        slot = (None if self._trial_seconds(study) >= settings.timeout else
+                                self.store.claim_slot(study.record_id, settings.n_trials, None,
+                                                      self.id))
+                    else:
+                        slot = self.store.claim_slot(study.record_id, settings.n_trials,
+                                                     settings.timeout, self.id)
                 if slot is not None:
                     self._trial(pool, study, slot)
                     busy = True
@@ -454,6 +481,18 @@ class Worker:
                 return
             if not busy:
                 time.sleep(min(1.0, self.heartbeat_seconds))
+
+    def _trial_seconds(self, study: StudyPlan) -> float:
+        """The study's summed training time (study.budget: equal_time): the
+        model fitting of every finished trial, pruned and failed ones included,
+        as its worker measured it. Not the trials' wall time, which includes a
+        training process's start and imports, paid by whichever trial comes
+        first; trials in flight are not counted yet, so workers overshoot the
+        budget by at most the trials they are running."""
+        study_id = self.storage.get_study_id_from_name(study.optuna_study)
+        return sum(float(t.user_attrs.get("fit_seconds") or 0.0)
+                   for t in self.storage.get_all_trials(study_id, deepcopy=False)
+                   if t.state.is_finished())
 
     def _idle(self, study: StudyPlan) -> bool:
         """No trial of the study runs and no slot waits for its ask."""
@@ -472,23 +511,24 @@ class Worker:
 
         settings = self.plan.suite.study
         space = self.plan.space(study.label)
-        optuna_study = self._study(study)
-        with warnings.catch_warnings():
-            # "Heartbeat of storage is supposed to be used with Study.optimize": the
-            # heartbeat thread above records it instead (Optuna records it only there).
-            warnings.simplefilter("ignore")
-            trial = optuna_study.ask(space.distributions)
-        self.heartbeat.trial_id = trial._trial_id
-        self.storage.record_heartbeat(trial._trial_id)
-        with self.store.session() as session:
-            session.execute(update(SlotRecord).where(and_(
-                SlotRecord.study_id == study.record_id, SlotRecord.slot == slot))
-                .values(trial_id=trial._trial_id))
-        for name, value in {**{f"fixed:{k}": v for k, v in space.fixed.items()},
-                            "worker": self.id, "host": platform.node(), "slot": slot,
-                            "cuda_visible_devices": self.device,
-                            "threads": self.threads}.items():
-            trial.set_user_attr(name, value)
+        with phases.timed("database", self.phases):
+            optuna_study = self._study(study)
+            with warnings.catch_warnings():
+                # "Heartbeat of storage is supposed to be used with Study.optimize": the
+                # heartbeat thread above records it instead (Optuna records it only there).
+                warnings.simplefilter("ignore")
+                trial = optuna_study.ask(space.distributions)
+            self.heartbeat.trial_id = trial._trial_id
+            self.storage.record_heartbeat(trial._trial_id)
+            with self.store.session() as session:
+                session.execute(update(SlotRecord).where(and_(
+                    SlotRecord.study_id == study.record_id, SlotRecord.slot == slot))
+                    .values(trial_id=trial._trial_id))
+            for name, value in {**{f"fixed:{k}": v for k, v in space.fixed.items()},
+                                "worker": self.id, "host": platform.node(), "slot": slot,
+                                "cuda_visible_devices": self.device,
+                                "threads": self.threads}.items():
+                trial.set_user_attr(name, value)
         task = TrialTask(storage_url=self.store.url, study_name=study.optuna_study,
                          trial_id=trial._trial_id, pruner=settings.pruner.model_dump(),
                          model=study.model, params={**space.fixed, **trial.params},
@@ -497,24 +537,26 @@ class Worker:
                          threshold=settings.threshold)
         from benchmark import worker
 
-        outcome = pool.call(worker.run_trial, task, timeout=settings.trial_timeout)
+        outcome = timed_call(pool, worker.run_trial, task, self.phases,
+                             timeout=settings.trial_timeout)
         if self.stopping.is_set():
             return  # stopped (Ctrl-C, SIGTERM): left running, failed and retried on resume
-        try:
-            _record(self.storage, trial, outcome)
-            if outcome.state == "complete":
-                optuna_study.tell(trial, outcome.value)
-            elif outcome.state == "pruned":
-                optuna_study.tell(trial, state=TrialState.PRUNED)
-            else:
-                optuna_study.tell(trial, state=TrialState.FAIL)
-        except (optuna.exceptions.UpdateFinishedTrialError, RuntimeError, ValueError) as error:
-            # Another process failed it for a stopped heartbeat (this machine
-            # stalled); its retry runs elsewhere and this result is dropped.
-            print(f"trial {trial.number} of {study.title}: result dropped ({error})",
-                  file=sys.stderr)
-        finally:
-            self.heartbeat.trial_id = None
+        with phases.timed("database", self.phases):
+            try:
+                _record(self.storage, trial, outcome)
+                if outcome.state == "complete":
+                    optuna_study.tell(trial, outcome.value)
+                elif outcome.state == "pruned":
+                    optuna_study.tell(trial, state=TrialState.PRUNED)
+                else:
+                    optuna_study.tell(trial, state=TrialState.FAIL)
+            except (optuna.exceptions.UpdateFinishedTrialError, RuntimeError, ValueError) as error:
+                # Another process failed it for a stopped heartbeat (this machine
+                # stalled); its retry runs elsewhere and this result is dropped.
+                print(f"trial {trial.number} of {study.title}: result dropped ({error})",
+                      file=sys.stderr)
+            finally:
+                self.heartbeat.trial_id = None
         self.trials += 1
         with self.store.session() as session:
             session.execute(update(WorkerRecord).where(WorkerRecord.id == self.id)
@@ -547,9 +589,24 @@ class Worker:
         self.heartbeat.final_study = study.record_id
         try:
             finalize(self.store, self.plan, study, self._study(study), pool, self.id,
-                     self.on_event)
+                     self.on_event, self.phases)
         finally:
             self.heartbeat.final_study = None
+
+
+def timed_call(pool: Any, function: Callable[[Any], Outcome], task: Any,
+               totals: dict[str, float] | None, timeout: float | None = None) -> Outcome:
+    """``pool.call``, adding the training process's phases to ``totals`` and
+    the rest of the round trip (process communication, pickling, a process
+    replaced) to its "other"."""
+    started = time.perf_counter()
+    outcome = pool.call(function, task, timeout=timeout)
+    if totals is not None:
+        spent = phases.merge(outcome.phases)
+        for name, seconds in spent.items():
+            phases.add(name, seconds, totals)
+        phases.add("other", time.perf_counter() - started - sum(spent.values()), totals)
+    return outcome
 
 
 def _record(storage: Any, trial: Any, outcome: Outcome) -> None:
@@ -577,10 +634,11 @@ def _record(storage: Any, trial: Any, outcome: Outcome) -> None:
 
 
 def finalize(store: Store, plan: RunPlan, study: StudyPlan, optuna_study: Any, pool: Any,
-             owner: str, on_event: Callable[[Event], None]) -> None:
+             owner: str, on_event: Callable[[Event], None],
+             totals: dict[str, float] | None = None) -> None:
     """The study's final evaluations (``evaluation.repeats`` refits of its best
     configuration, scored once on the test split), recorded in one transaction
-    by the holder of its lease."""
+    by the holder of its lease. ``totals`` gathers their phases' seconds."""
     from sklearn.metrics import confusion_matrix
 
     from benchmark import worker
@@ -608,10 +666,10 @@ def finalize(store: Store, plan: RunPlan, study: StudyPlan, optuna_study: Any, p
                 return  # the run was stopped: the lease runs out, a resume evaluates
             save_to = (tempfile.mkdtemp(prefix="benchmark-selected-")
                        if repeat == 0 and plan.artifacts else None)
-            outcome = pool.call(worker.run_evaluation, EvaluationTask(
+            outcome = timed_call(pool, worker.run_evaluation, EvaluationTask(
                 model=study.model, params=best_params, data=study.data, metric=settings.metric,
                 seed=seed, threshold=settings.threshold, cv_folds=settings.cv_folds,
-                save_to=save_to))
+                save_to=save_to), totals)
             saved = _keep(plan, optuna_study, study, outcome) if save_to else None
             if save_to:
                 shutil.rmtree(save_to, ignore_errors=True)

@@ -8,6 +8,7 @@ import os
 import re
 import shutil
 import sys
+import time
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from benchmark import environment
+from benchmark import environment, phases
 from benchmark.datasets import Dataset, Splits
 from benchmark.datasets._summary import summarize
 from benchmark.errors import DataError, UserError
@@ -442,13 +443,15 @@ def run(suite: Suite, suite_text: str, *, storage: str, reports_dir: Path, comma
         progress: bool = True, origin: str = "suite", resume_id: str | None = None,
         workers: int | str | None = None, devices: str | None = None,
         run_id: str | None = None, detach: bool = False,
-        templates: Path | None = None) -> RunResult:
+        templates: Path | None = None, process_created: float | None = None) -> RunResult:
     """Run a validated suite end to end; returns where the report landed. ``origin``
     (the suite's file) starts every error message about the suite's data. With
     ``resume_id`` (see ``resume``), that stored run is finished instead of a new one.
     ``workers``/``devices`` override the suite's execution keys; ``workers=0``
     leaves the training to ``worker`` processes, and ``detach`` then returns
-    once the run and its studies exist."""
+    once the run and its studies exist. ``process_created``: when the calling
+    process started (the command line's): its start and imports until this call
+    are the run's first phase."""
     from benchmark import execution
     from benchmark.suite import Execution
 
@@ -472,8 +475,12 @@ def run(suite: Suite, suite_text: str, *, storage: str, reports_dir: Path, comma
     if run_id is not None and not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}", run_id):
         raise UserError(f"--id {run_id!r}: a run id is 1 to 64 letters, digits, '.', '_' or "
                         f"'-', starting with a letter or digit")
+    # Seconds per phase of this process (benchmark.phases), stored with the run.
+    spent: dict[str, float] = ({} if process_created is None
+                               else {"process start": time.time() - process_created})
     # Load every data set first: a data error must stop the run before anything is written.
-    loaded = load_datasets(suite, origin)
+    with phases.timed("data load", spent):
+        loaded = load_datasets(suite, origin)
     for name, data in loaded.items():
         for warning in data.dataset.warnings:
             print(f"warning: datasets.{name}: {warning}", file=sys.stderr)
@@ -508,7 +515,7 @@ def run(suite: Suite, suite_text: str, *, storage: str, reports_dir: Path, comma
                                   seed=suite.study.seed, status="running", command=command,
                                   environment={**environment.capture(origin), **running_here,
                                                **({"user_code": user_code} if user_code else {})},
-                                  started_at=now()))
+                                  phases=_rounded(spent), started_at=now()))
     else:
         run_id = resume_id
         run_dir = reports_dir / suite.name / run_id
@@ -521,6 +528,7 @@ def run(suite: Suite, suite_text: str, *, storage: str, reports_dir: Path, comma
             stored_datasets = {d.name for d in record.datasets}
             record.status, record.error = "running", None
             record.cancel_requested_at = None
+            record.phases = _rounded(phases.merge(record.phases, spent))
             record.command = mask_command(record.command or "")  # stored by an older version
             # This process now owns the run (so a second kill is detected too).
             record.environment = {**record.environment, **environment.process_identity(),
@@ -600,14 +608,24 @@ def run(suite: Suite, suite_text: str, *, storage: str, reports_dir: Path, comma
     from benchmark.report import render_run
 
     report.message("rendering the report")
-    ctx = report_context.build(store, run_id)  # once, for the report and results.json/csv
-    from benchmark.templating import templates_of
+    rendering: dict[str, float] = {}
+    with phases.timed("report", rendering):
+        ctx = report_context.build(store, run_id)  # once, for the report and results.json/csv
+        from benchmark.templating import templates_of
 
-    html, pdf = render_run(store, run_id, run_dir, ctx,
-                           templates=templates_of(suite, origin, templates))
+        html, pdf = render_run(store, run_id, run_dir, ctx,
+                               templates=templates_of(suite, origin, templates))
+    with store.session() as session:
+        # Known only now: the report lists it when rendered again (`report RUN_ID`).
+        record = session.get(RunRecord, run_id)
+        record.phases = _rounded(phases.merge(record.phases, rendering))
     summary = _write_results(store, run_id, run_dir, ctx)
     _point_latest(run_dir, storage)
     return RunResult(run_id, run_dir, html, pdf, empty, n_pairs, tuple(summary))
+
+
+def _rounded(spent: dict[str, float]) -> dict[str, float]:
+    return {name: round(seconds, 3) for name, seconds in spent.items()}
 
 
 def _write_results(store: Store, run_id: str, run_dir: Path, ctx: dict | None = None) -> list[str]:

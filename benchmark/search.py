@@ -22,9 +22,10 @@ from benchmark.worker import Outcome
 
 class WorkerPool:
     """One worker process at a time, replaced after ``tasks_per_worker`` tasks
-    (or after it dies: the task is reported failed and a new worker starts)."""
+    (None: never) or after it dies (the task is reported failed and a new
+    worker starts)."""
 
-    def __init__(self, tasks_per_worker: int, log_path: str | None,
+    def __init__(self, tasks_per_worker: int | None, log_path: str | None,
                  env: dict[str, str] | None = None) -> None:
         self.tasks_per_worker = tasks_per_worker
         self.log_path = log_path

@@ -56,6 +56,9 @@ class RunRecord(Base):
     # Set by ``cancel``: every worker finishes (or fails) its trial and stops.
     cancel_requested_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True),
                                                                      default=None)
+    # Seconds per phase of the main process (benchmark.phases: its start, data
+    # loading, the report); each worker's are on its WorkerRecord. None before 0005.
+    phases: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
 
     datasets: Mapped[list[DatasetRecord]] = relationship(back_populates="run", order_by="DatasetRecord.id")
     studies: Mapped[list[StudyRecord]] = relationship(back_populates="run", order_by="StudyRecord.id")
@@ -183,6 +186,9 @@ class WorkerRecord(Base):
     heartbeat_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), default=None)
     trials: Mapped[int] = mapped_column(Integer, default=0)
+    # Seconds per phase (benchmark.phases) of its trials and refits: the training
+    # process's start and imports, building, training, evaluation, database calls.
+    phases: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
 
 
 class LockRecord(Base):

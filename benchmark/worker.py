@@ -12,6 +12,7 @@ import os
 import multiprocessing
 import sys
 import threading
+import time
 import traceback
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -85,6 +86,9 @@ class Outcome:
     cost: dict[str, Any] | None = None
     model_file: str | None = None
     class_names: list[str] | None = None
+    # Seconds per phase spent in the training process since its last task
+    # (benchmark.phases): imports, data loading, build, training, evaluation.
+    phases: dict[str, float] = field(default_factory=dict)
 
 
 def _exit_with_parent() -> None:
@@ -106,11 +110,24 @@ def initialize(log_path: str | None, env: dict[str, str] | None = None) -> None:
         log = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
         os.dup2(log, 2)
         sys.stderr = open(2, "w", closefd=False)
+    import psutil
+
+    from benchmark import phases
+
+    # From the spawn to here: the interpreter and this module's imports.
+    phases.add("worker start", time.time() - psutil.Process().create_time())
 
 
 @lru_cache(maxsize=1)
 def _tensorflow_ready() -> None:
     """Imported on the first Keras task only: scikit-learn workers skip its ~3 s import."""
+    from benchmark import phases
+
+    with phases.timed("TensorFlow import"):
+        _configure_tensorflow()
+
+
+def _configure_tensorflow() -> None:
     import tensorflow as tf
 
     # Same suite + seed on the same machine must give the same metrics.
@@ -138,8 +155,11 @@ def _data(data: DataRef):
     from benchmark.datasets import load_splits
     from benchmark.suite import DatasetEntry
 
+    from benchmark import phases
+
     entry = DatasetEntry.model_validate_json(data.entry)
-    dataset, parts = load_splits(entry, data.seed)
+    with phases.timed("worker data load"):
+        dataset, parts = load_splits(entry, data.seed)
     return parts, dataset.n_classes, entry.preprocess, list(dataset.class_names)
 
 
@@ -209,6 +229,7 @@ def _fit(spec, params: dict[str, Any], train, splits, n_classes: int, preprocess
 def run_trial(task: TrialTask) -> Outcome:
     import optuna
 
+    from benchmark import phases
     from benchmark.metrics import metrics, score_all
     from benchmark.models import models
     from benchmark.suite import Pruner
@@ -238,11 +259,13 @@ def run_trial(task: TrialTask) -> Outcome:
         else:
             fitted = _fit(spec, task.params, train, splits, n_classes, preprocess, metric,
                           task.seed, trial, history=outcome.history)
-            y, proba = splits.validation.y, fitted.predict_proba(splits.validation)
+            with phases.timed("evaluation"):
+                y, proba = splits.validation.y, fitted.predict_proba(splits.validation)
             outcome.fit_seconds, outcome.n_params = fitted.fit_seconds, fitted.n_params
-        outcome.threshold = _threshold(task.threshold, y, proba)
-        outcome.metrics = score_all(y, proba, outcome.threshold)
-        outcome.value = metric(y, proba, outcome.threshold)
+        with phases.timed("evaluation"):
+            outcome.threshold = _threshold(task.threshold, y, proba)
+            outcome.metrics = score_all(y, proba, outcome.threshold)
+            outcome.value = metric(y, proba, outcome.threshold)
         outcome.state = "complete" if np.isfinite(outcome.value) else "fail"
         if outcome.state == "fail":
             outcome.error = f"validation {metric.name} is {outcome.value}"
@@ -253,6 +276,9 @@ def run_trial(task: TrialTask) -> Outcome:
         traceback.print_exc()  # full traceback into worker.log
     outcome.rss_mib = _rss_mib()
     outcome.device = _device()
+    outcome.phases = phases.drain()
+    if not outcome.fit_seconds:  # pruned or failed while fitting: the epochs it did train
+        outcome.fit_seconds = outcome.phases.get("training", 0.0)
     return outcome
 
 
@@ -261,6 +287,7 @@ def run_evaluation(task: EvaluationTask) -> Outcome:
     out-of-fold predictions of a cross-validation of the whole training split
     (study.cv_folds, scikit-learn) or else on the validation split, then predict
     the test split once."""
+    from benchmark import phases
     from benchmark.metrics import metrics
     from benchmark.models import models
 
@@ -285,14 +312,18 @@ def run_evaluation(task: EvaluationTask) -> Outcome:
             threshold = _threshold(task.threshold, tuned_y, tuned_proba)
             threshold_data = {"on": on, "samples": int(len(tuned_y)),
                               "positives": int(np.sum(np.asarray(tuned_y) == 1))}
-        proba = fitted.predict_proba(splits.test)
+        with phases.timed("evaluation"):
+            proba = fitted.predict_proba(splits.test)
         from benchmark.families import family_of
 
-        model_file, cost = measure_cost(family_of(spec), fitted, splits.test, task.save_to)
+        with phases.timed("cost measurement"):
+            model_file, cost = measure_cost(family_of(spec), fitted, splits.test, task.save_to)
     except Exception as error:  # noqa: BLE001 - recorded on the study, the run goes on
         traceback.print_exc()
-        return Outcome(state="fail", error=f"{type(error).__name__}: {error}", device=_device())
+        return Outcome(state="fail", error=f"{type(error).__name__}: {error}", device=_device(),
+                       phases=phases.drain())
     return Outcome(state="complete", history=fitted.history, fit_seconds=fitted.fit_seconds,
+                   phases=phases.drain(),
                    n_params=fitted.n_params, rss_mib=_rss_mib(), device=_device(),
                    threshold=threshold, threshold_data=threshold_data,
                    y_true=splits.test.y.tolist(), proba=proba.tolist(), cost=cost,
@@ -301,8 +332,12 @@ def run_evaluation(task: EvaluationTask) -> Outcome:
 
 
 # Repeated single-sample calls for the latency, after warm-up calls (the first
-# calls of a Keras model trace its graph).
+# calls of a Keras model trace its graph): LATENCY_CALLS, or as many as fit in
+# LATENCY_SECONDS but at least MIN_LATENCY_CALLS (a slow model, a forest of
+# hundreds of trees, would otherwise spend more time here than training).
 LATENCY_CALLS = 50
+MIN_LATENCY_CALLS = 20
+LATENCY_SECONDS = 0.5
 WARMUP_CALLS = 5
 THROUGHPUT_BATCH = 1024
 
@@ -324,8 +359,9 @@ def measure_cost(family: Any, fitted: Any, test: Any, save_to: str | None) -> tu
     one = take(test.x, np.arange(1))
     for _ in range(WARMUP_CALLS):
         predict(one)
-    latencies = []
-    for _ in range(LATENCY_CALLS):
+    latencies: list[float] = []
+    while len(latencies) < LATENCY_CALLS and (len(latencies) < MIN_LATENCY_CALLS
+                                              or sum(latencies) < LATENCY_SECONDS):
         started = time.perf_counter()
         predict(one)
         latencies.append(time.perf_counter() - started)
@@ -344,7 +380,7 @@ def measure_cost(family: Any, fitted: Any, test: Any, save_to: str | None) -> tu
     if not save_to:
         saved.unlink()
         folder.rmdir()
-    cost = {"latency_ms": float(np.median(latencies) * 1000),
+    cost = {"latency_ms": float(np.median(latencies) * 1000), "latency_calls": len(latencies),
             "latency_p95_ms": float(np.percentile(latencies, 95) * 1000),
             "throughput": float(np.median(rates)), "throughput_batch": int(len(index)),
             "size_bytes": int(size), "n_params": fitted.n_params}

@@ -317,6 +317,18 @@ def test_each_worker_gets_its_own_device(tmp_path: Path) -> None:
     assert all(len(values) == 1 for values in by_worker.values())
     with Store(storage).session() as session:
         assert sorted(session.scalars(select(WorkerRecord.devices))) == ["0", "1"]
+        worker_phases = list(session.scalars(select(WorkerRecord.phases)))
+    # Where the time went (benchmark.phases): the main process's start, data
+    # load and report on the run; each worker's training and database calls.
+    assert {"process start", "data load", "report"} <= set(run.phases)
+    assert all(run.phases[name] > 0 for name in ("process start", "data load", "report"))
+    for spent in worker_phases:
+        assert {"worker start", "worker data load", "training", "evaluation", "database",
+                "other"} <= set(spent)
+        assert "TensorFlow import" not in spent and "model build" not in spent  # scikit-learn only
+        assert spent["training"] > 0 and spent["database"] > 0
+    html = (tmp_path / "reports" / run.suite_name / run.id / "report.html").read_text()
+    assert "s time went" in html and ">worker data load<" in html
 
 
 @pytest.mark.slow  # ~25-50 s: the default loop keeps its other paths

@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from benchmark import phases
 from benchmark.datasets import Part, Splits
 from benchmark.errors import TrialError
 from benchmark.metrics import Metric
@@ -183,14 +184,16 @@ def fit(spec: ModelSpec, params: dict[str, Any], splits: Splits, n_classes: int,
     keras.utils.set_random_seed(seed)
     keras.mixed_precision.set_global_policy(policy(training))
     input_shape = tuple(splits.train.x.shape[1:])
-    model = _augmented(spec.build(input_shape, n_classes, **architecture), training, input_shape)
-    model.compile(
-        optimizer=_optimizer(training["optimizer"], training["learning_rate"], training["momentum"],
-                             training["nesterov"]),
-        loss="sparse_categorical_crossentropy",
-        metrics=["accuracy"],
-        jit_compile="auto" if training["jit_compile"] is None else bool(training["jit_compile"]),
-    )
+    with phases.timed("model build"):
+        model = _augmented(spec.build(input_shape, n_classes, **architecture), training,
+                           input_shape)
+        model.compile(
+            optimizer=_optimizer(training["optimizer"], training["learning_rate"],
+                                 training["momentum"], training["nesterov"]),
+            loss="sparse_categorical_crossentropy",
+            metrics=["accuracy"],
+            jit_compile="auto" if training["jit_compile"] is None else bool(training["jit_compile"]),
+        )
 
     history = [] if history is None else history
     callbacks: list[Any] = [keras.callbacks.TerminateOnNaN()]
@@ -215,8 +218,9 @@ def fit(spec: ModelSpec, params: dict[str, Any], splits: Splits, n_classes: int,
     validation = input_pipeline(splits.validation, batch_size)
     started = time.perf_counter()
     # shuffle=False: the pipeline shuffles; Keras would only warn that it cannot.
-    model.fit(train, validation_data=validation, epochs=int(training["epochs"]), shuffle=False,
-              verbose=0, callbacks=callbacks)
+    with phases.timed("training"):  # a pruned fit's epochs count too
+        model.fit(train, validation_data=validation, epochs=int(training["epochs"]),
+                  shuffle=False, verbose=0, callbacks=callbacks)
     fit_seconds = time.perf_counter() - started
     for epoch, logs in enumerate(history, start=1):
         if not math.isfinite(logs.get("loss", 0.0)):

@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from benchmark import phases
 from benchmark.datasets import Part, take
 from benchmark.models import ModelSpec
 
@@ -47,7 +48,8 @@ def fit(spec: ModelSpec, params: dict[str, Any], train: Part, n_classes: int, *,
     columns = [str(c) for c in train.x.columns] if hasattr(train.x, "columns") else None
     model = build(spec, params, columns=columns, preprocess=preprocess, seed=seed)
     started = time.perf_counter()
-    model.fit(train.x, train.y)
+    with phases.timed("training"):
+        model.fit(train.x, train.y)
     return Fitted(model, n_classes, time.perf_counter() - started)
 
 
