@@ -651,6 +651,13 @@ class Study(_Strict):
     # Stop a study after this many failed trials in a row (every trial of a
     # learning-rate range that diverges, say) instead of spending its budget.
     max_consecutive_failures: Annotated[int, Field(ge=1)] | None = None
+    # What every (data set, model) study gets the same of: trials (n_trials; a
+    # timeout is wall-clock time), or equal_time: `timeout` seconds of summed
+    # training time (the fitting of every trial, pruned ones included; not
+    # wall-clock time, which parallel workers distort), the fair budget when
+    # one model's trial costs 20 times another's; n_trials, when set, still
+    # caps the trials.
+    budget: Literal["trials", "equal_time"] = "trials"
 
     @model_serializer(mode="wrap")
     def _limits_only_when_set(self, handler: Any) -> dict[str, Any]:
@@ -659,6 +666,8 @@ class Study(_Strict):
         for key in ("trial_timeout", "max_consecutive_failures"):
             if data.get(key) is None:
                 data.pop(key, None)
+        if data.get("budget") == "trials":
+            data.pop("budget", None)
         return data
 
     @field_validator("metric")
@@ -676,6 +685,9 @@ class Study(_Strict):
 
         if self.n_trials is None and self.timeout is None:
             raise ValueError("set n_trials, timeout or both; with neither the search never ends")
+        if self.budget == "equal_time" and self.timeout is None:
+            raise PathError(("budget",), "budget equal_time gives every study `timeout` seconds "
+                                         "of summed training time: set study.timeout (e.g. 600)")
         expected = metrics.get(self.metric).direction
         if self.direction is not None and self.direction != expected:
             raise PathError(("direction",), f"metric {self.metric!r} must be {expected}d, "
@@ -710,6 +722,7 @@ class Execution(_Strict):
 
     # Each worker process is replaced after this many trials: TensorFlow keeps
     # ~10 MiB per fitted model alive for the life of a process (DESIGN.md).
+    # Runs without a TensorFlow model keep theirs (execution.Worker).
     trials_per_worker: Annotated[int, Field(ge=1)] = 20
     # Trials training at the same time on this machine: a number (0: none here,
     # remote `worker` processes train), or auto: one per visible GPU, else one
@@ -785,10 +798,11 @@ class Nightly(_Strict):
 
 
 # What a suite's report: section may choose (all by default), in report order.
-REPORT_SECTIONS = ("introduction", "data", "methods", "results", "statistics", "discussion",
-                   "trials", "architectures", "references", "reproducibility")
-REPORT_FIGURES = ("samples", "class_balance", "correlation", "search_history", "importances",
-                  "pareto", "cost", "curves", "accuracy_loss", "confusion", "roc")
+REPORT_SECTIONS = ("introduction", "data", "methods", "results", "statistics", "across",
+                   "discussion", "trials", "architectures", "references", "reproducibility")
+REPORT_FIGURES = ("samples", "class_balance", "correlation", "search_history", "budget",
+                  "importances", "pareto", "cost", "curves", "accuracy_loss", "confusion", "roc",
+                  "critical_difference")
 
 
 class Report(_Strict):

@@ -24,6 +24,10 @@ for _source in [
            "178 wines, 13 features, 3 classes (ships with scikit-learn)"),
     Source("sklearn:breast_cancer", "tabular", _sklearn.load_breast_cancer,
            "569 tumours, 30 features, 2 classes (ships with scikit-learn)"),
+    Source("sklearn:make_classification", "tabular", _sklearn.make_classification,
+           "generated classes (scikit-learn's make_classification): options n_samples, "
+           "n_features, n_informative, n_redundant, n_classes, n_clusters_per_class, class_sep, "
+           "flip_y, weights, random_state"),
     Source("csv", "tabular", _tabular.load_csv,
            "a CSV file with a header row: path, target column, options sep/encoding",
            takes_path=True, takes_target=True),

@@ -252,6 +252,8 @@ def model_results(store: Store, run: RunRecord) -> list[ModelResult]:
                          "folds": len(trial.user_attrs.get("fold_scores") or []),
                          "epochs": len(trial.user_attrs.get("history") or []),
                          "seconds": trial.duration.total_seconds() if trial.duration else None,
+                         # Model fitting only (pruned trials: the epochs they trained).
+                         "fit_seconds": trial.user_attrs.get("fit_seconds"),
                          # Seed 003's table: training and validation accuracy and loss at
                          # the last epoch the trial ran.
                          "last_epoch": (trial.user_attrs.get("history") or [{}])[-1]})
@@ -479,6 +481,17 @@ TOOL_REFERENCES = {
     "tensorflow": "M. Abadi et al., \"TensorFlow: A system for large-scale machine learning,\" in "
                   "Proc. USENIX OSDI, 2016, pp. 265-283.",
     "keras": "F. Chollet et al., \"Keras,\" 2015. [Online]. Available: https://keras.io",
+    "demsar": "J. Demšar, \"Statistical comparisons of classifiers over multiple data sets,\" "
+              "J. Machine Learning Research, vol. 7, pp. 1-30, 2006.",
+    "friedman": "M. Friedman, \"The use of ranks to avoid the assumption of normality implicit in "
+                "the analysis of variance,\" J. American Statistical Association, vol. 32, no. "
+                "200, pp. 675-701, 1937.",
+    "iman": "R. L. Iman and J. M. Davenport, \"Approximations of the critical region of the "
+            "Friedman statistic,\" Communications in Statistics, vol. 9, no. 6, pp. 571-595, 1980.",
+    "nemenyi": "P. B. Nemenyi, \"Distribution-free multiple comparisons,\" PhD thesis, "
+               "Princeton University, 1963.",
+    "wilcoxon": "F. Wilcoxon, \"Individual comparisons by ranking methods,\" Biometrics Bulletin, "
+                "vol. 1, no. 6, pp. 80-83, 1945.",
     "mcnemar": "Q. McNemar, \"Note on the sampling error of the difference between correlated "
                "proportions or percentages,\" Psychometrika, vol. 12, no. 2, pp. 153-157, 1947.",
     "bh": "Y. Benjamini and Y. Hochberg, \"Controlling the false discovery rate: A practical and "
@@ -490,7 +503,8 @@ TOOL_REFERENCES = {
 
 
 def references(results: list[ModelResult], sampler: str,
-               compared: dict[str, list[dict[str, Any]]]) -> list[dict[str, str]]:
+               compared: dict[str, list[dict[str, Any]]],
+               across: dict[str, Any] | None = None) -> list[dict[str, str]]:
     """Every work the report may cite: tools, then each model used. The renderer
     keeps those the text cites and numbers them in order of first citation."""
     keys = ["optuna"] + (["tpe"] if sampler == "tpe" else [])
@@ -508,6 +522,11 @@ def references(results: list[ModelResult], sampler: str,
         keys.append("bh")
     if any(r.predictions for r in results):
         keys.append("bootstrap")  # the test-set intervals of the results table
+    if across:  # the comparison across data sets
+        keys.append("demsar")
+        keys += {"wilcoxon": ["wilcoxon"], "friedman": ["friedman", "iman"]}.get(across["test"], [])
+        if across.get("nemenyi"):
+            keys.append("nemenyi")
     entries = [{"key": key, "text": TOOL_REFERENCES[key]} for key in keys]
     for result in results:
         key = f"model:{result.model_name}"
@@ -597,6 +616,94 @@ def shown_space(stored: dict[str, Any] | None) -> dict[str, str]:
     return Space.from_data(stored).describe()
 
 
+def across_view(results: list[ModelResult], datasets: list[str], metric: str,
+                maximize: bool) -> dict[str, Any] | None:
+    """Conclusions across data sets (benchmark.across, Demšar 2006): each
+    model's mean test score and rank per data set, the average ranks, and the
+    test the numbers of data sets and models allow. None with one data set."""
+    import pandas as pd
+
+    from benchmark import across
+
+    models = list(dict.fromkeys(r.label for r in results))
+    names = [d for d in datasets if any(r.dataset == d for r in results)]
+    if len(names) < 2 or len(models) < 2:
+        return None
+    scores = pd.DataFrame(float("nan"), index=names, columns=models)
+    for r in results:
+        if r.ok and r.test.get(metric) is not None:
+            scores.loc[r.dataset, r.label] = r.test[metric]
+    return across.across_datasets(scores, maximize)
+
+
+def budget_series(result: ModelResult) -> dict[str, list[float]]:
+    """The best validation score so far against the cumulative training time
+    of the study's trials (every finished trial spends some, pruned and failed
+    ones too; runs stored without it count each trial's wall time) and against
+    the number of trials, from the first completed trial on."""
+    better = max if result.direction == "maximize" else min
+    spent, best = 0.0, None
+    points: dict[str, list[float]] = {"x": [], "trials": [], "best": []}
+    for count, trial in enumerate(sorted(result.trials, key=lambda t: t["number"]), start=1):
+        fitted = trial.get("fit_seconds")
+        spent += (fitted if fitted is not None else trial["seconds"]) or 0.0
+        if trial["state"] == "complete" and trial["value"] is not None \
+                and math.isfinite(trial["value"]):
+            best = trial["value"] if best is None else better(best, trial["value"])
+        if best is not None:
+            points["x"].append(spent)
+            points["trials"].append(count)
+            points["best"].append(best)
+    return points
+
+
+# Budgets (seconds of summed training time) at which the report names the leader.
+BUDGET_MARKS = (60, 600, 3600)
+
+
+def budget_leaders(series: dict[str, dict[str, list[float]]],
+                   maximize: bool) -> list[dict[str, Any]]:
+    """Which model led (best validation score so far) at 1, 10 and 60 minutes
+    of summed training time, where every model's search got that far, and at the
+    end of the shortest search: the budgets at which the winner can change."""
+    drawn = {m: p for m, p in series.items() if p["x"]}
+    if len(drawn) < 2:
+        return []
+    shortest = min(p["x"][-1] for p in drawn.values())
+    marks = [m for m in BUDGET_MARKS if m < shortest] + [shortest]
+    leaders = []
+    for mark in marks:
+        at = {}
+        for model, points in drawn.items():
+            reached = [b for x, b in zip(points["x"], points["best"]) if x <= mark + 1e-9]
+            if reached:
+                at[model] = reached[-1]
+        if not at:
+            continue
+        top = (max if maximize else min)(at.values())
+        leaders.append({"seconds": mark, "models": [m for m, v in at.items() if v == top],
+                        "score": top, "end": mark == shortest})
+    return leaders
+
+
+def time_spent(store: Store, run: RunRecord) -> dict[str, Any] | None:
+    """Where the run's time went (benchmark.phases): the main process's phases
+    and each worker's, summed. None for runs stored before revision 0005."""
+    from sqlalchemy import select
+
+    from benchmark import phases
+    from benchmark.store import WorkerRecord
+
+    with store.session() as session:
+        workers = list(session.scalars(select(WorkerRecord.phases)
+                                       .where(WorkerRecord.run_id == run.id)))
+    if run.phases is None and not any(workers):
+        return None
+    rows = phases.rows(run.phases, workers)
+    return {"rows": rows, "total": sum(row["seconds"] for row in rows),
+            "workers": len(workers), "report_pending": "report" not in (run.phases or {})}
+
+
 def build(store: Store, run_id: str) -> dict[str, Any]:
     from benchmark.report import narrative
 
@@ -608,7 +715,6 @@ def build(store: Store, run_id: str) -> dict[str, Any]:
     maximize = all(r.direction == "maximize" for r in results)
     best = best_by_dataset(results)
     compared = comparisons(results, best, metric, maximize)
-    cited = references(results, suite["study"]["sampler"]["name"], compared)
     score = score_labels(suite["study"].get("cv_folds"), metric)
     duration = (run.finished_at - run.started_at).total_seconds() if run.finished_at else None
     entries = suite.get("datasets") or {}
@@ -617,6 +723,13 @@ def build(store: Store, run_id: str) -> dict[str, Any]:
                  **data_view(d.summary, preprocess[d.name].get("drop") or [],
                              preprocess[d.name].get("dates") or [])} for d in run.datasets]
     majority_baselines(datasets, results)
+    across = across_view(results, [d.name for d in run.datasets], metric, maximize)
+    budgets = {}
+    for d in run.datasets:
+        series = {r.label: budget_series(r) for r in results if r.dataset == d.name}
+        budgets[d.name] = {"series": series, "leaders": budget_leaders(series, maximize)}
+    budget_kind = suite["study"].get("budget") or "trials"
+    cited = references(results, suite["study"]["sampler"]["name"], compared, across)
     report = suite["report"]
     return {
         "style": report.get("style") or "ieee",
@@ -644,8 +757,10 @@ def build(store: Store, run_id: str) -> dict[str, Any]:
         "best": best,
         "maximize": maximize,
         "comparisons": compared,
-        "discussion": narrative.discussion(results, best, compared, metric, maximize,
-                                           score=score),
+        "discussion": narrative.discussion(
+            results, best, compared, metric, maximize, score=score, across_view=across,
+            budget_leaders={name: b["leaders"] for name, b in budgets.items()},
+            budget_kind=budget_kind),
         # How the score the search selected on is named everywhere (CV or validation).
         "score": score,
         "bootstrap_resamples": stats.BOOTSTRAP_RESAMPLES,
@@ -660,4 +775,8 @@ def build(store: Store, run_id: str) -> dict[str, Any]:
         # Which hosts and devices trained the trials and refits (format 3), and
         # whether several workers ran at once.
         "hardware": hardware(run.environment or {}, results),
+        "time_spent": time_spent(store, run),
+        "across": across,
+        "budget": budgets,
+        "budget_kind": budget_kind,
     }

@@ -424,3 +424,127 @@ def trend(scores: list[float | None], seconds: list[float | None],
         axis.set_ylabel(label)
         axis.xaxis.set_major_locator(MaxNLocator(integer=True))
     return figure
+
+
+def _text_width(text: str, size: float) -> float:
+    """Width in inches of ``text`` at ``size`` points in the figures' font."""
+    from matplotlib.font_manager import FontProperties
+    from matplotlib.textpath import TextToPath
+
+    width, _, _ = TextToPath().get_text_width_height_descent(
+        text, FontProperties(size=size), ismath=False)
+    return width / 72
+
+
+def critical_difference(avg_ranks: dict[str, float], cd: float, cliques: list[list[str]],
+                        alpha: float, best_right: bool = True) -> Figure:
+    """Critical-difference diagram of the Nemenyi test (Demšar, JMLR 7 (2006),
+    Fig. 1): the average ranks on an axis from 1 to k, rank 1 (best) on the
+    right as Demšar draws it (``best_right=False``: on the left); each model's
+    name, with its average rank, at the end of a line from its rank out to the
+    side of the better or the worse half; under the axis a thick bar joins the
+    models of each clique (not significantly different at ``alpha``), and above
+    it a bar as long as the CD, from rank 1, with its value."""
+    ranked = sorted(avg_ranks.items(), key=lambda item: item[1])
+    k = len(ranked)
+    low, high = 1, max(k, 2)
+    size = 7
+    labels = [f"{name} ({rank:.2f})" for name, rank in ranked]
+    half = -(-k // 2)  # the better half (rounded up) goes to the best side
+    best_names, worst_names = labels[:half], labels[half:]
+    # Horizontal room, in inches: a line runs `reach` beyond the axis' end,
+    # then the longest name on that side; the axis gets what is left.
+    reach, gap = 0.12, 0.04
+    best_room = reach + gap + max((_text_width(t, size) for t in best_names), default=0)
+    worst_room = reach + gap + max((_text_width(t, size) for t in worst_names), default=0)
+    width = COLUMN_WIDTH
+    if width - 0.15 - best_room - worst_room < 0.45 * (high - low):
+        width = PAGE_WIDTH  # long names: the axis would be too short in a column
+    unit = max(0.2, (width - 0.15 - best_room - worst_room) / (high - low))  # inches per rank
+    # Vertical layout in inches, y growing downwards from the axis at 0: the CD
+    # bar and the tick labels above it, clique bars and then the name rows below.
+    # Clique bars share a level where they do not overlap (cliques come in rank
+    # order, so the first level free at a bar's left end is the one).
+    overhang = 0.06 / unit
+    spans = [(min(avg_ranks[n] for n in c) - overhang, max(avg_ranks[n] for n in c) + overhang)
+             for c in cliques]
+    level_ends: list[float] = []
+    levels = []
+    for start, end in spans:
+        level = next((i for i, last in enumerate(level_ends) if start > last + 0.08 / unit),
+                     len(level_ends))
+        if level == len(level_ends):
+            level_ends.append(end)
+        level_ends[level] = end
+        levels.append(level)
+    row, bar_step = 0.16, 0.09
+    first_bar = 0.1
+    first_row = first_bar + bar_step * max(0, len(level_ends) - 1) + 0.14
+    rows = max(len(best_names), len(worst_names))
+    bottom = first_row + row * (rows - 1) + 0.06
+    top = -0.42
+    figure, axis = plt.subplots(figsize=(width, bottom - top + 0.1), layout="constrained")
+    axis.set_axis_off()
+    axis.grid(False)
+    # x in ranks, converted to inches by `unit`; the best end first on the left
+    # unless best_right, when the axis is turned as in Demšar's figure.
+    best_end = low - best_room / unit
+    worst_end = high + worst_room / unit
+    axis.set_xlim((worst_end, best_end) if best_right else (best_end, worst_end))
+    axis.set_ylim(bottom, top)
+    line = {"color": "black", "linewidth": 0.8, "solid_capstyle": "butt", "clip_on": False}
+    axis.plot([low, high], [0, 0], **line)
+    for tick in range(low, high + 1):
+        axis.plot([tick, tick], [0, -0.05], **line)
+        axis.text(tick, -0.07, str(tick), ha="center", va="bottom", fontsize=size)
+    for tick in np.arange(low + 0.5, high, 1.0):
+        axis.plot([tick, tick], [0, -0.03], **{**line, "linewidth": 0.6})
+    # The CD, from rank 1 inwards, above the tick labels.
+    y_cd = -0.3
+    axis.plot([low, low + cd], [y_cd, y_cd], **{**line, "linewidth": 1.0})
+    for x in (low, low + cd):
+        axis.plot([x, x], [y_cd - 0.03, y_cd + 0.03], **line)
+    axis.text(low + cd / 2, y_cd - 0.03, f"CD = {cd:.2f} (α = {alpha:g})", ha="center",
+              va="bottom", fontsize=size)
+    # Names: the better half to the best side, the worse half to the other,
+    # the ones nearest the middle of the axis on the lowest rows.
+    outward_best = "left" if best_right else "right"
+    outward_worst = "right" if best_right else "left"
+    for position, ((name, rank), label) in enumerate(zip(ranked, labels)):
+        if position < half:
+            y, end, align = first_row + row * position, low - reach / unit, outward_best
+        else:
+            y, end, align = first_row + row * (k - 1 - position), high + reach / unit, outward_worst
+        axis.plot([rank, rank, end], [0, y, y], **{**line, "linewidth": 0.7})
+        axis.text(end + (-1 if position < half else 1) * gap / unit, y, label, ha=align,
+                  va="center", fontsize=size)
+    for (start, end), level in zip(spans, levels):
+        y = first_bar + level * bar_step
+        axis.plot([start, end], [y, y], **{**line, "linewidth": 2.2})
+    return figure
+
+
+def score_against_budget(series: dict[str, dict[str, list[float]]], metric: str,
+                         x_label: str) -> Figure:
+    """For one data set, each model's best validation score so far (a step
+    that rises, or falls, at each improving trial) against the cumulative
+    trial seconds spent on it (left) and against the number of trials (right):
+    which model gets good fastest, and whether more budget still pays.
+    ``series[model]`` = {"x": seconds, "trials": trial counts, "best": scores}."""
+    figure, axes = plt.subplots(1, 2, figsize=(PAGE_WIDTH, 2.3), layout="constrained",
+                                sharey=True)
+    for index, (model, points) in enumerate(series.items()):
+        if not points["x"]:
+            continue  # no completed trial: nothing to draw
+        look = style(index)
+        for axis, key in zip(axes, ("x", "trials")):
+            axis.step(points[key], points["best"], where="post", color=look["color"],
+                      linestyle=look["linestyle"], marker=look["marker"], markersize=3,
+                      markevery=[len(points["best"]) - 1], linewidth=1, label=model)
+    if spans_decades([x for points in series.values() for x in points["x"] if x > 0]):
+        axes[0].set_xscale("log")
+    axes[0].set_xlabel(x_label)
+    axes[1].set_xlabel("Trials")
+    axes[0].set_ylabel(f"Best validation {metric}\nso far")
+    _legend_below(figure, *axes[0].get_legend_handles_labels(), PAGE_WIDTH)
+    return figure

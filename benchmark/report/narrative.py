@@ -331,10 +331,83 @@ def thresholds(results: list[ModelResult]) -> list[str]:
     return paragraphs
 
 
+def _names(models: list[str]) -> str:
+    return models[0] if len(models) == 1 else ", ".join(models[:-1]) + " and " + models[-1]
+
+
+def across(view: dict[str, Any] | None) -> list[str]:
+    """What the comparison across data sets allows one to conclude (Demšar 2006)."""
+    if not view:
+        return []
+    order = view["order"]
+    ranks = view["average_ranks"]
+    first = [m for m in order if ranks[m] == ranks[order[0]]]
+    text = (f"Across the {view['n_datasets']} data sets, {_names(first)} "
+            f"{'has' if len(first) == 1 else 'share'} the best average rank "
+            f"({ranks[first[0]]:.2f} of {view['k']} models).")
+    if view["test"] is None:
+        text += f" {view['reason'][0].upper()}{view['reason'][1:]}, so this ranking is not a result."
+    elif view["test"] == "wilcoxon":
+        w = view["wilcoxon"]
+        if not w["reachable"]:
+            text += (f" With {w['n_nonzero']} data sets on which the two differ, the Wilcoxon "
+                     f"signed-rank test cannot reach p < {w['alpha']:g} at all (its smallest "
+                     f"two-sided p is {w['min_p']:.4g}): more data sets are needed for any "
+                     f"conclusion across them.")
+        else:
+            verdict = "significant" if w["p_value"] < w["alpha"] else "not significant"
+            text += (f" The Wilcoxon signed-rank test over the data sets gives p = "
+                     f"{_p(w['p_value'])}: the difference is {verdict}.")
+    else:
+        f = view["friedman"]
+        if not view["rejected"]:
+            text += (f" The Friedman test does not reject that all models perform alike "
+                     f"(Iman–Davenport F = {f['f']:.2f}, p = {_p(f['f_p'])}): on these "
+                     f"data sets no model is shown to be better than another.")
+        else:
+            post = view.get("nemenyi") or {}
+            pairs = post.get("significant_pairs") or []
+            text += (f" The Friedman test rejects that all models perform alike "
+                     f"(Iman–Davenport F = {f['f']:.2f}, p = {_p(f['f_p'])}).")
+            if pairs:
+                shown = "; ".join(f"{p['better']} over {p['worse']}" for p in pairs[:4])
+                text += (f" By the Nemenyi test (critical difference {post['cd']:.2f}) the "
+                         f"significant differences are: {shown}"
+                         f"{' and more' if len(pairs) > 4 else ''}.")
+            else:
+                text += (f" The Nemenyi post-hoc test finds no pair of models whose average "
+                         f"ranks differ by more than its critical difference "
+                         f"({post.get('cd', float('nan')):.2f}).")
+    return [text]
+
+
+def budget(leaders: dict[str, list[dict[str, Any]]], kind: str) -> list[str]:
+    """Which model led at small budgets and at the end, where that changed."""
+    out = []
+    for dataset, marks in leaders.items():
+        if len(marks) < 2:
+            continue
+        early, end = marks[0], marks[-1]
+        if set(early["models"]) == set(end["models"]):
+            continue
+        out.append(f"On {dataset}, the leader depends on the budget: after "
+                   f"{seconds(early['seconds'])} of summed training time {_names(early['models'])} "
+                   f"had the best validation score, at the end of the shortest search "
+                   f"({seconds(end['seconds'])}) {_names(end['models'])}"
+                   + (" (every model got the same summed training time: study.budget "
+                      "equal_time)." if kind == "equal_time" else "."))
+    return out
+
+
 def discussion(results: list[ModelResult], best: dict[str, ModelResult],
                comparisons: dict[str, list[dict[str, Any]]], metric: str,
-               maximize: bool = True, score: dict[str, str] | None = None) -> list[str]:
+               maximize: bool = True, score: dict[str, str] | None = None,
+               across_view: dict[str, Any] | None = None,
+               budget_leaders: dict[str, list[dict[str, Any]]] | None = None,
+               budget_kind: str = "trials") -> list[str]:
     paragraphs = winners(results, best, comparisons, metric, maximize, score)
+    paragraphs += across(across_view)
+    paragraphs += budget(budget_leaders or {}, budget_kind)
     paragraphs += trade_off(results, metric, maximize)
     paragraphs += prediction_cost(results, best, metric)
     paragraphs += thresholds(results)

@@ -44,6 +44,11 @@ def draw(ctx: dict[str, Any], figure_dir: Path | None) -> dict[str, str]:
             series = {r.label: figures.history_points(r.trials, r.direction) for r in results}
             drawn[f"search-{name}"] = figures.svg(figures.search_history(
                 series, metric, label=ctx["score"]["title"]))
+        budget = (ctx.get("budget") or {}).get(name) or {}
+        if "budget" in kinds and sum(1 for p in (budget.get("series") or {}).values()
+                                     if p["x"]) >= 1:
+            drawn[f"budget-{name}"] = figures.svg(figures.score_against_budget(
+                budget["series"], metric, "Summed training time (s)"))
         if "class_balance" in kinds:
             drawn[f"balance-{name}"] = figures.svg(figures.class_balance(
                 dataset["class_names"], dataset["class_counts"]))
@@ -95,6 +100,11 @@ def draw(ctx: dict[str, Any], figure_dir: Path | None) -> dict[str, str]:
                 and "confusion" in kinds:
             drawn[f"confusions-{name}"] = figures.svg(figures.confusion_grid(
                 {r.label: r.confusion for r in results if r.confusion}, dataset["class_names"]))
+    across = ctx.get("across") or {}
+    if across.get("nemenyi") and "critical_difference" in kinds:
+        post = across["nemenyi"]
+        drawn["critical-difference"] = figures.svg(figures.critical_difference(
+            across["average_ranks"], post["cd"], post["cliques"], post["alpha"]))
     for result in ctx["results"]:
         key = f"{result.dataset}-{result.label}"
         if result.best_history and "curves" in kinds:
