@@ -692,6 +692,8 @@ def finalize(store: Store, plan: RunPlan, study: StudyPlan, optuna_study: Any, p
                              **({"threshold_tuned_on": outcome.threshold_data}
                                 if outcome.threshold_data else {})}))
             _note_device(store, plan.run_id, outcome.device)
+    curve = (_learning_curve(plan, study, best_params, evaluations, pool, totals, on_event)
+             if best is not None and not error and suite.evaluation.learning_curve else None)
     with store.session() as session:
         record = session.get(StudyRecord, study.record_id, with_for_update=True)
         if record.final_owner != owner or record.search_seconds is not None:
@@ -700,10 +702,48 @@ def finalize(store: Store, plan: RunPlan, study: StudyPlan, optuna_study: Any, p
         record.best_trial = best.number if best else None
         record.best_params = best_params
         record.error = error
+        record.learning_curve = curve
         for evaluation in evaluations:
             evaluation.study_id = record.id
             session.add(evaluation)
     on_event(Event("final", study, text=f"{study.title}: {error}" if error else ""))
+
+
+def _learning_curve(plan: RunPlan, study: StudyPlan, params: dict[str, Any],
+                    evaluations: list[EvaluationRecord], pool: Any,
+                    totals: dict[str, float] | None,
+                    on_event: Callable[[Event], None]) -> list[dict[str, Any]] | None:
+    """evaluation.learning_curve: the selected configuration refitted on each
+    fraction of the training split, ``repeats`` times with the final refits'
+    seeds, scored on the test split; the whole split is the final refits'
+    own scores. A point whose fit fails is left out, with its error."""
+    from benchmark import worker
+
+    suite = plan.suite
+    settings = suite.study
+    points = []
+    for fraction in suite.evaluation.learning_curve:
+        if fraction >= 1:
+            continue
+        on_event(Event("message", study, text=f"{study.title}: learning curve at "
+                                              f"{fraction:g} of the training split"))
+        scores, samples, failed = [], None, None
+        for repeat in range(suite.evaluation.repeats):
+            if pool.stopped():
+                return None
+            outcome = timed_call(pool, worker.run_evaluation, EvaluationTask(
+                model=study.model, params=params, data=study.data, metric=settings.metric,
+                seed=settings.seed + 10_000 + repeat, fraction=fraction), totals)
+            if outcome.state != "complete":
+                failed = outcome.error
+                break
+            scores.append(outcome.metrics.get(settings.metric))
+            samples = outcome.samples
+        points.append({"fraction": fraction, "samples": samples, "scores": scores,
+                       **({"error": failed} if failed else {})})
+    points.append({"fraction": 1.0, "samples": None,  # the whole training split
+                   "scores": [e.metrics.get(settings.metric) for e in evaluations]})
+    return points
 
 
 def _keep(plan: RunPlan, optuna_study: Any, study: StudyPlan, outcome: Outcome) -> dict | None:

@@ -108,6 +108,9 @@ class StudyRecord(Base):
     # path): family, description, reference, each knob's type (as text) and
     # default (models.user.model_info). None for runs stored before revision 0003.
     model_info: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
+    # evaluation.learning_curve: [{"fraction", "samples", "scores": [test metric
+    # per repeat]}], the last point the final refits'. None before revision 0006.
+    learning_curve: Mapped[list[Any] | None] = mapped_column(JSON, default=None)
 
     run: Mapped[RunRecord] = relationship(back_populates="studies")
     evaluations: Mapped[list[EvaluationRecord]] = relationship(

@@ -704,6 +704,26 @@ class Study(_Strict):
 class Evaluation(_Strict):
     # Final refits of the best configuration, each with another seed.
     repeats: Annotated[int, Field(ge=1, le=100)] = 1
+    # Fractions of the training split to refit the selected configuration on
+    # (each `repeats` times, stratified, the same rows for every model): the
+    # test score against training-set size, "would more data help?". 1.0 is
+    # the final evaluation itself.
+    learning_curve: list[Annotated[float, Field(gt=0, le=1)]] | None = None
+
+    @field_validator("learning_curve")
+    @classmethod
+    def _increasing(cls, fractions: list[float] | None) -> list[float] | None:
+        if fractions is not None and (len(fractions) < 2 or sorted(set(fractions)) != fractions):
+            raise ValueError("learning_curve: two or more increasing fractions of the training "
+                             "split, e.g. [0.1, 0.25, 0.5, 1.0]")
+        return fractions
+
+    @model_serializer(mode="wrap")
+    def _curve_only_when_set(self, handler: Any) -> dict[str, Any]:
+        data = handler(self)  # left out unset: suites written before it keep their hash
+        if data.get("learning_curve") is None:
+            data.pop("learning_curve", None)
+        return data
 
 
 def _devices(value: Any) -> Any:
@@ -802,7 +822,7 @@ REPORT_SECTIONS = ("introduction", "data", "methods", "results", "statistics", "
                    "discussion", "trials", "architectures", "references", "reproducibility")
 REPORT_FIGURES = ("samples", "class_balance", "correlation", "search_history", "budget",
                   "importances", "pareto", "cost", "curves", "accuracy_loss", "confusion", "roc",
-                  "critical_difference")
+                  "critical_difference", "learning_curve")
 
 
 class Report(_Strict):

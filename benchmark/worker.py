@@ -58,6 +58,9 @@ class EvaluationTask:
     cv_folds: int | None = None
     # Save the fitted model into this folder (the first refit of a study).
     save_to: str | None = None
+    # Train on this fraction of the training split only (a learning-curve
+    # point): scored on the test split, nothing tuned, measured or saved.
+    fraction: float | None = None
 
 
 @dataclass
@@ -89,6 +92,7 @@ class Outcome:
     # Seconds per phase spent in the training process since its last task
     # (benchmark.phases): imports, data loading, build, training, evaluation.
     phases: dict[str, float] = field(default_factory=dict)
+    samples: int | None = None  # training samples of a learning-curve point
 
 
 def _exit_with_parent() -> None:
@@ -295,6 +299,8 @@ def run_evaluation(task: EvaluationTask) -> Outcome:
     try:
         spec = models.get(task.model)
         splits, n_classes, preprocess, class_names = _data(task.data)
+        if task.fraction is not None and task.fraction < 1:
+            return _curve_point(task, spec, splits, n_classes, preprocess)
         fitted = _fit(spec, task.params, splits.train, splits, n_classes,
                       preprocess, metrics.get(task.metric), task.seed)
         threshold = None
@@ -329,6 +335,25 @@ def run_evaluation(task: EvaluationTask) -> Outcome:
                    y_true=splits.test.y.tolist(), proba=proba.tolist(), cost=cost,
                    model_file=model_file, class_names=class_names,
                    architecture=fitted.architecture() if hasattr(fitted, "architecture") else None)
+
+
+def _curve_point(task: EvaluationTask, spec: Any, splits: Any, n_classes: int,
+                 preprocess: Any) -> Outcome:
+    """One learning-curve point: the configuration fitted on a stratified
+    ``task.fraction`` of the training split (the same rows for every model and
+    repeat: the data set's seed draws them) and scored on the test split."""
+    from benchmark import phases
+    from benchmark.metrics import metrics, score_all
+
+    size = max(int(round(task.fraction * len(splits.train))), n_classes)
+    train = _sample(splits.train, size, task.data.seed)
+    fitted = _fit(spec, task.params, train, splits, n_classes, preprocess,
+                  metrics.get(task.metric), task.seed)
+    with phases.timed("evaluation"):
+        proba = fitted.predict_proba(splits.test)
+        scored = score_all(splits.test.y, proba, None)
+    return Outcome(state="complete", metrics=scored, fit_seconds=fitted.fit_seconds,
+                   samples=len(train), device=_device(), phases=phases.drain())
 
 
 # Repeated single-sample calls for the latency, after warm-up calls (the first

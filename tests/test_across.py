@@ -384,3 +384,55 @@ def test_the_report_prints_the_tables_tests_and_diagram_in_its_pdf(table6, tmp_p
     assert "CD = 1.25" in flat and "Critical-difference diagram" in flat
     assert "Statistical comparisons of classifiers over multiple data sets" in flat  # cited
     assert "Iman" in flat and "Nemenyi" in flat
+    # Every table of the report also as CSV and LaTeX (booktabs) for a paper.
+    import pandas as pd
+
+    tables = tmp_path / "out" / "tables"
+    ranked = next(tables.glob("*-mean-test-*-rank-of-each-model*.csv"))
+    frame = pd.read_csv(ranked)
+    assert list(frame.columns) == ["Data set", *MODELS]
+    assert frame.iloc[-1].tolist() == ["Average rank", "3.14", "2.00", "2.89", "1.96"]
+    latex = ranked.with_suffix(".tex").read_text()
+    assert "\\toprule" in latex and "\\midrule" in latex and "\\bottomrule" in latex
+    assert "\\caption{Mean test" in latex and "C4.5+m+cf" in latex
+    assert len(list(tables.glob("*.csv"))) == len(list(tables.glob("*.tex"))) >= 8
+
+
+def test_tables_are_read_back_with_rowspans_repeated() -> None:
+    from benchmark.report import tables
+
+    html = """<div><p class="caption"><span class="label">Table II</span><br>Search spaces</p>
+    <table><thead><tr><th>Model</th><th>Parameter</th><th>Range</th></tr></thead>
+    <tbody><tr><td rowspan="2">svm</td><td><code>C</code></td><td>[0.01, 100] (log)</td></tr>
+    <tr><td>gamma &amp; more</td><td>x<sub>1</sub></td></tr>
+    <tr><td>knn</td><td>k</td><td>[1, 30]</td></tr></tbody></table></div>"""
+    [table] = tables.read(html)
+    assert table["label"] == "Table II" and table["caption"] == "Search spaces"
+    assert table["head"] == [["Model", "Parameter", "Range"]]
+    assert table["body"] == [["svm", "C", "[0.01, 100] (log)"], ["svm", "gamma & more", "x_1"],
+                             ["knn", "k", "[1, 30]"]]
+
+
+def test_setting_effects_are_means_per_level_with_counts() -> None:
+    from types import SimpleNamespace
+
+    from benchmark.report.context import setting_effects
+
+    trials = []
+    for number in range(12):
+        params = {"kernel": "rbf" if number % 3 else "linear", "C": float(number + 1),
+                  "depth": None if number < 4 else 8, "fixed": 1}
+        trials.append({"number": number, "state": "complete", "params": params,
+                       "value": 0.5 + 0.01 * number + (0.2 if params["kernel"] == "linear" else 0)})
+    trials.append({"number": 12, "state": "pruned", "params": {"kernel": "rbf"}, "value": None})
+    rows = setting_effects(SimpleNamespace(trials=trials))
+    by = {(r["parameter"], r["level"]): r for r in rows}
+    linear = [t["value"] for t in trials[:12] if t["params"]["kernel"] == "linear"]
+    assert by[("kernel", "linear")]["count"] == 4
+    assert math.isclose(by[("kernel", "linear")]["mean"], sum(linear) / 4)
+    assert by[("kernel", "rbf")]["count"] == 8  # the pruned trial is not counted
+    # C has 12 values: thirds, each named by the values tried in it.
+    assert [r["level"] for r in rows if r["parameter"] == "C"] == ["1 to 4", "5 to 8", "9 to 12"]
+    assert [r["count"] for r in rows if r["parameter"] == "C"] == [4, 4, 4]
+    assert {r["level"] for r in rows if r["parameter"] == "depth"} == {"None", "8"}
+    assert not [r for r in rows if r["parameter"] == "fixed"]  # one level: nothing to compare

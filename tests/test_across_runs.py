@@ -58,7 +58,8 @@ def test_bad_budget_is_one_line(tmp_path: Path) -> None:
     assert result.returncode == 2 and "'trials' or 'equal_time', got 'equal_trials'" in result.stderr
 
 
-def test_equal_time_gives_each_model_the_same_summed_trial_time(tmp_path: Path) -> None:
+@pytest.mark.slow  # ~40 s: two real searches to their time budget
+def test_equal_time_gives_each_model_the_same_summed_training_time(tmp_path: Path) -> None:
     """A cheap model (a shallow tree) and one whose trials cost far more (a
     forest of 300 trees): with the same summed training time the cheap one runs
     many more trials (here all 15 that n_trials allows), the forest stops once
@@ -134,3 +135,45 @@ def test_tabular_multi_ranks_and_tests_models_across_data_sets(tmp_path: Path) -
     assert re.search(r"Across the 5 data sets, .+ the best average rank", text.replace("\n", " "))
     if rejected:
         assert "Critical-difference diagram" in text
+
+
+@pytest.mark.slow  # ~35 s: a search and its curve's refits
+def test_learning_curve_refits_on_growing_fractions(tmp_path: Path) -> None:
+    """evaluation.learning_curve: each fraction refitted `repeats` times on a
+    stratified sample of the training split, the whole split being the final
+    refits; stored with the study, drawn, and read in the discussion."""
+    suite = write_suite(tmp_path, """
+        name: curve
+        datasets:
+          generated:
+            source: sklearn:make_classification
+            options: {n_samples: 600, n_features: 10, n_informative: 4, random_state: 3}
+        models:
+          - model: logistic_regression
+            search: {C: {low: 0.01, high: 10.0, log: true}}
+          - model: knn
+            search: {n_neighbors: {low: 1, high: 15}}
+        study: {n_trials: 3, seed: 5}
+        evaluation: {repeats: 2, learning_curve: [0.1, 0.4, 1.0]}
+        """)
+    storage = f"sqlite:///{tmp_path / 'b.db'}"
+    result = run_cli("run", str(suite), "--storage", storage, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-2000:]
+    run = Store(storage, create=False).resolve("latest")
+    train = run.datasets[0].summary["split_sizes"]["train"]
+    for study in run.studies:
+        curve = study.learning_curve
+        assert [p["fraction"] for p in curve] == [0.1, 0.4, 1.0]
+        assert [p["samples"] for p in curve[:2]] == [round(0.1 * train), round(0.4 * train)]
+        assert all(len(p["scores"]) == 2 for p in curve)
+        # The whole split's point is the final refits' own test scores.
+        assert curve[-1]["scores"] == [e.metrics["accuracy"] for e in study.evaluations]
+    run_dir = tmp_path / "reports" / "curve" / run.id
+    assert (run_dir / "figures" / "learning-generated.svg").exists()
+    html = (run_dir / "report.html").read_text()
+    assert "Learning curves on generated" in html
+    assert "more data would likely help" in html or "unlikely to help much" in html
+    bad = suite.read_text().replace("[0.1, 0.4, 1.0]", "[0.5, 0.2]")
+    suite.write_text(bad)
+    result = run_cli("validate", str(suite), cwd=tmp_path)
+    assert result.returncode == 2 and "two or more increasing fractions" in result.stderr

@@ -69,6 +69,8 @@ class ModelResult:
     # runs stored before format 4.
     cost: dict[str, float] | None = None
     saved: dict[str, Any] | None = None
+    # evaluation.learning_curve: [{"fraction", "samples", "scores"}] (None: not asked).
+    learning_curve: list[dict[str, Any]] | None = None
 
     @property
     def ok(self) -> bool:
@@ -303,7 +305,8 @@ def model_results(store: Store, run: RunRecord) -> list[ModelResult]:
             pruning=pruning_savings(rows, planned)
             if (cv_folds or family_trains_in_epochs) else None,
             hardware=where, workers=workers, cost=cost_of(evaluations),
-            saved=next((e.saved for e in evaluations if getattr(e, "saved", None)), None)))
+            saved=next((e.saved for e in evaluations if getattr(e, "saved", None)), None),
+            learning_curve=getattr(study, "learning_curve", None)))
     return results
 
 
@@ -636,6 +639,77 @@ def across_view(results: list[ModelResult], datasets: list[str], metric: str,
     return across.across_datasets(scores, maximize)
 
 
+def learning_curves(results: list[ModelResult],
+                    datasets: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Per data set and model: training samples, mean and s.d. of the test
+    score over the repeats at each fraction of the training split (the whole
+    split's size from the data summary)."""
+    train = {d["name"]: (d.get("split_sizes") or {}).get("train") for d in datasets}
+    curves: dict[str, dict[str, Any]] = {}
+    for r in results:
+        points = [p for p in r.learning_curve or []
+                  if [s for s in p["scores"] if s is not None]]
+        if len(points) < 2:
+            continue
+        series = {"samples": [], "mean": [], "std": [], "repeats": []}
+        for p in points:
+            scores = [s for s in p["scores"] if s is not None]
+            series["samples"].append(p["samples"] or train.get(r.dataset))
+            series["mean"].append(statistics.fmean(scores))
+            series["std"].append(statistics.stdev(scores) if len(scores) > 1 else 0.0)
+            series["repeats"].append(len(scores))
+        curves.setdefault(r.dataset, {})[r.label] = series
+    return curves
+
+
+# A numeric knob with more distinct values than this is binned (in thirds).
+EFFECT_LEVELS = 6
+
+
+def setting_effects(result: ModelResult) -> list[dict[str, Any]]:
+    """What each searched setting did in this search, descriptively: the mean
+    validation score of the completed trials at each level of a categorical
+    knob (or of a numeric one in thirds of its tried values), with counts.
+    The sampler chose which levels to try, so this shows a direction, not a
+    controlled effect (fANOVA's importances say how much each knob matters)."""
+    import pandas as pd
+
+    done = [t for t in result.trials if t["state"] == "complete" and t["value"] is not None
+            and math.isfinite(t["value"])]
+    if len(done) < 3:
+        return []
+    scores = pd.Series([t["value"] for t in done], dtype="float64")
+    rows = []
+    for name in dict.fromkeys(k for t in done for k in t["params"]):
+        values = [t["params"].get(name) for t in done]
+        numeric = all(isinstance(v, int | float) and not isinstance(v, bool) for v in values)
+        if len(set(map(repr, values))) < 2:
+            continue
+        if numeric and len(set(values)) > EFFECT_LEVELS:
+            column = pd.Series(values, dtype="float64")
+            levels = pd.qcut(column, 3, labels=False, duplicates="drop")
+            # Each bin named by the values tried in it (qcut widens its edges).
+            shown = {level: " to ".join(dict.fromkeys(
+                         (_short(column[levels == level].min()),
+                          _short(column[levels == level].max()))))
+                     for level in sorted(levels.unique())}
+        elif numeric:  # a few numbers: in their order, not as text
+            levels = pd.Series(values, dtype="float64")
+            shown = {v: _short(v) for v in levels.unique()}
+        else:
+            levels = pd.Series(["None" if v is None else str(v) for v in values])
+            shown = None
+        grouped = scores.groupby(levels, sort=True).agg(["mean", "count"])
+        for level, row in grouped.iterrows():
+            rows.append({"parameter": name, "level": shown[level] if shown else str(level),
+                         "mean": float(row["mean"]), "count": int(row["count"])})
+    return rows
+
+
+def _short(value: float) -> str:
+    return f"{value:.3g}"
+
+
 def budget_series(result: ModelResult) -> dict[str, list[float]]:
     """The best validation score so far against the cumulative training time
     of the study's trials (every finished trial spends some, pruned and failed
@@ -729,6 +803,7 @@ def build(store: Store, run_id: str) -> dict[str, Any]:
         series = {r.label: budget_series(r) for r in results if r.dataset == d.name}
         budgets[d.name] = {"series": series, "leaders": budget_leaders(series, maximize)}
     budget_kind = suite["study"].get("budget") or "trials"
+    curves = learning_curves(results, datasets)
     cited = references(results, suite["study"]["sampler"]["name"], compared, across)
     report = suite["report"]
     return {
@@ -760,7 +835,7 @@ def build(store: Store, run_id: str) -> dict[str, Any]:
         "discussion": narrative.discussion(
             results, best, compared, metric, maximize, score=score, across_view=across,
             budget_leaders={name: b["leaders"] for name, b in budgets.items()},
-            budget_kind=budget_kind),
+            budget_kind=budget_kind, curves=curves),
         # How the score the search selected on is named everywhere (CV or validation).
         "score": score,
         "bootstrap_resamples": stats.BOOTSTRAP_RESAMPLES,
@@ -778,5 +853,7 @@ def build(store: Store, run_id: str) -> dict[str, Any]:
         "time_spent": time_spent(store, run),
         "across": across,
         "budget": budgets,
+        "effects": {(r.dataset, r.label): setting_effects(r) for r in results},
+        "learning_curves": curves,
         "budget_kind": budget_kind,
     }

@@ -548,3 +548,22 @@ def score_against_budget(series: dict[str, dict[str, list[float]]], metric: str,
     axes[0].set_ylabel(f"Best validation {metric}\nso far")
     _legend_below(figure, *axes[0].get_legend_handles_labels(), PAGE_WIDTH)
     return figure
+
+
+def learning_curve(series: dict[str, dict[str, list[float]]], metric: str) -> Figure:
+    """For one data set, each model's test score (mean over the refits, bars:
+    s.d.) against the number of training samples it was fitted on: whether
+    the curve still rises at the full training split (more data would help)
+    or has flattened. ``series[model]`` = {"samples", "mean", "std"}."""
+    figure, axis = plt.subplots(figsize=(COLUMN_WIDTH, 2.3), layout="constrained")
+    for index, (model, points) in enumerate(series.items()):
+        look = style(index)
+        axis.errorbar(points["samples"], points["mean"], yerr=points["std"], capsize=2,
+                      color=look["color"], linestyle=look["linestyle"], marker=look["marker"],
+                      markersize=3, linewidth=1, label=model)
+    if spans_decades([x for points in series.values() for x in points["samples"] if x]):
+        axis.set_xscale("log")
+    axis.set_xlabel("Training samples")
+    axis.set_ylabel(f"Test {metric}")
+    _legend_below(figure, *axis.get_legend_handles_labels(), COLUMN_WIDTH)
+    return figure

@@ -399,13 +399,41 @@ def budget(leaders: dict[str, list[dict[str, Any]]], kind: str) -> list[str]:
     return out
 
 
+def more_data(curves: dict[str, dict[str, Any]], metric: str, maximize: bool) -> list[str]:
+    """Would more data help? The last step of each learning curve: a gain
+    larger than the spread of the refits at both ends says the curve still
+    rises; a smaller one (or a loss) that it has flattened."""
+    out = []
+    for dataset, models in curves.items():
+        rising, flat = [], []
+        for model, c in models.items():
+            gain = (c["mean"][-1] - c["mean"][-2]) * (1 if maximize else -1)
+            noise = max(c["std"][-1], c["std"][-2])
+            (rising if gain > noise and gain > 0 else flat).append((model, gain))
+        parts = []
+        if rising:
+            parts.append(f"{_names([m for m, _ in rising])} still gained from "
+                         f"{number(models[rising[0][0]]['samples'][-2])} to "
+                         f"{number(models[rising[0][0]]['samples'][-1])} training samples ("
+                         + ", ".join(f"{g:+.3f}" for _, g in rising)
+                         + f" {metric}): more data would likely help")
+        if flat:
+            parts.append(f"{_names([m for m, _ in flat])} did not gain more than the spread of "
+                         f"{'its' if len(flat) == 1 else 'their'} refits over the last step: "
+                         f"more of the same data is unlikely to help much")
+        out.append(f"On {dataset}, " + "; ".join(parts) + ".")
+    return out
+
+
 def discussion(results: list[ModelResult], best: dict[str, ModelResult],
                comparisons: dict[str, list[dict[str, Any]]], metric: str,
                maximize: bool = True, score: dict[str, str] | None = None,
                across_view: dict[str, Any] | None = None,
                budget_leaders: dict[str, list[dict[str, Any]]] | None = None,
-               budget_kind: str = "trials") -> list[str]:
+               budget_kind: str = "trials",
+               curves: dict[str, dict[str, Any]] | None = None) -> list[str]:
     paragraphs = winners(results, best, comparisons, metric, maximize, score)
+    paragraphs += more_data(curves or {}, metric, maximize)
     paragraphs += across(across_view)
     paragraphs += budget(budget_leaders or {}, budget_kind)
     paragraphs += trade_off(results, metric, maximize)

@@ -44,6 +44,9 @@ def draw(ctx: dict[str, Any], figure_dir: Path | None) -> dict[str, str]:
             series = {r.label: figures.history_points(r.trials, r.direction) for r in results}
             drawn[f"search-{name}"] = figures.svg(figures.search_history(
                 series, metric, label=ctx["score"]["title"]))
+        curves = (ctx.get("learning_curves") or {}).get(name)
+        if curves and "learning_curve" in kinds:
+            drawn[f"learning-{name}"] = figures.svg(figures.learning_curve(curves, metric))
         budget = (ctx.get("budget") or {}).get(name) or {}
         if "budget" in kinds and sum(1 for p in (budget.get("series") or {}).values()
                                      if p["x"]) >= 1:
@@ -218,6 +221,9 @@ def render_run(store: Store, run_id: str, run_dir: Path,
     if kept.is_dir() and kept not in folders:
         folders.append(check_templates(kept, "the run's templates"))
     html = render_html(ctx, draw(ctx, run_dir / "figures"), folders)
+    from benchmark.report import tables
+
+    tables.write(html, run_dir)  # every table as CSV and LaTeX, for papers
     return _write_html_and_pdf(html, run_dir, "report")
 
 
