@@ -616,9 +616,10 @@ def run(suite: Suite, suite_text: str, *, storage: str, reports_dir: Path, comma
         html, pdf = render_run(store, run_id, run_dir, ctx,
                                templates=templates_of(suite, origin, templates))
     with store.session() as session:
-        # Known only now: the report lists it when rendered again (`report RUN_ID`).
+        # Known only now, so the report cannot list it; kept with the run.
         record = session.get(RunRecord, run_id)
         record.phases = _rounded(phases.merge(record.phases, rendering))
+    report.message(f"report rendered in {rendering['report']:.1f} s")
     summary = _write_results(store, run_id, run_dir, ctx)
     _point_latest(run_dir, storage)
     return RunResult(run_id, run_dir, html, pdf, empty, n_pairs, tuple(summary))

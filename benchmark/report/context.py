@@ -773,9 +773,13 @@ def time_spent(store: Store, run: RunRecord) -> dict[str, Any] | None:
                                        .where(WorkerRecord.run_id == run.id)))
     if run.phases is None and not any(workers):
         return None
-    rows = phases.rows(run.phases, workers)
+    # The report's own rendering is stored after the report is written; leaving
+    # it out keeps a report rendered again from the database (`report RUN_ID`)
+    # identical to the first one.
+    own = {k: v for k, v in (run.phases or {}).items() if k != "report"}
+    rows = phases.rows(own, workers)
     return {"rows": rows, "total": sum(row["seconds"] for row in rows),
-            "workers": len(workers), "report_pending": "report" not in (run.phases or {})}
+            "workers": len(workers)}
 
 
 def build(store: Store, run_id: str) -> dict[str, Any]:
