@@ -694,6 +694,11 @@ def finalize(store: Store, plan: RunPlan, study: StudyPlan, optuna_study: Any, p
             _note_device(store, plan.run_id, outcome.device)
     curve = (_learning_curve(plan, study, best_params, evaluations, pool, totals, on_event)
              if best is not None and not error and suite.evaluation.learning_curve else None)
+    entry = next(m for m in suite.models if m.label == study.label)
+    ablation = (_ablation(plan, study, entry, best_params, evaluations, pool, totals, on_event)
+                if best is not None and not error and entry.ablation else None)
+    if pool.stopped():
+        return  # stopped during the curve or the ablation: a resume evaluates again
     with store.session() as session:
         record = session.get(StudyRecord, study.record_id, with_for_update=True)
         if record.final_owner != owner or record.search_seconds is not None:
@@ -703,6 +708,7 @@ def finalize(store: Store, plan: RunPlan, study: StudyPlan, optuna_study: Any, p
         record.best_params = best_params
         record.error = error
         record.learning_curve = curve
+        record.ablation = ablation
         for evaluation in evaluations:
             evaluation.study_id = record.id
             session.add(evaluation)
@@ -744,6 +750,67 @@ def _learning_curve(plan: RunPlan, study: StudyPlan, params: dict[str, Any],
     points.append({"fraction": 1.0, "samples": None,  # the whole training split
                    "scores": [e.metrics.get(settings.metric) for e in evaluations]})
     return points
+
+
+def _ablation(plan: RunPlan, study: StudyPlan, entry: Any, params: dict[str, Any],
+              evaluations: list[EvaluationRecord], pool: Any,
+              totals: dict[str, float] | None,
+              on_event: Callable[[Event], None]) -> list[dict[str, Any]] | None:
+    """The model's ``ablation.factors``, one at a time around ``params`` (the
+    selected or base configuration): each level that differs from the base is
+    refitted ``evaluation.repeats`` times with the final refits' seeds (so
+    repeat k of every level pairs with repeat k of the base) and scored on the
+    test split as the final evaluation is (its threshold tuned the same way).
+    The base's own scores are the final refits'. A level whose fit fails keeps
+    its error and the scores it had."""
+    from benchmark import worker
+    from benchmark.metrics import score_all
+
+    suite = plan.suite
+    settings = suite.study
+    defaults = entry.parameter_defaults()
+    base_scores = [e.metrics.get(settings.metric) for e in evaluations]
+    base_seconds = [e.fit_seconds for e in evaluations]
+    todo = [(name, level) for name, levels in entry.ablation.factors.items() for level in levels
+            if not _same(level, params.get(name, defaults.get(name)))]
+    done = 0
+    factors = []
+    for name, levels in entry.ablation.factors.items():
+        base = params.get(name, defaults.get(name))
+        rows = [{"level": base, "base": True, "scores": base_scores, "fit_seconds": base_seconds}]
+        for level in levels:
+            if _same(level, base):
+                continue  # the base itself: its final refits
+            done += 1
+            on_event(Event("message", study, text=(
+                f"{study.title}: ablation {done}/{len(todo)}, {name} = {level!r}")))
+            scores, fit_seconds, failed = [], [], None
+            for repeat in range(suite.evaluation.repeats):
+                if pool.stopped():
+                    return None
+                outcome = timed_call(pool, worker.run_evaluation, EvaluationTask(
+                    model=study.model, params={**params, name: level}, data=study.data,
+                    metric=settings.metric, seed=settings.seed + 10_000 + repeat,
+                    threshold=settings.threshold, cv_folds=settings.cv_folds, measure=False),
+                    totals)
+                if outcome.state != "complete":
+                    failed = (outcome.error or "failed").strip().splitlines()[-1][:300]
+                    break
+                scored = score_all(np.asarray(outcome.y_true), np.asarray(outcome.proba),
+                                   outcome.threshold)
+                scores.append(scored.get(settings.metric))
+                fit_seconds.append(outcome.fit_seconds)
+            rows.append({"level": level, "base": False, "scores": scores,
+                         "fit_seconds": fit_seconds, **({"error": failed} if failed else {})})
+        factors.append({"factor": name, "levels": rows})
+    return factors
+
+
+def _same(a: Any, b: Any) -> bool:
+    """One level to a model: equal and of one kind (1 is not true; 1 is 1.0)."""
+    if isinstance(a, bool) or isinstance(b, bool):
+        return a is b
+    return a == b
 
 
 def _keep(plan: RunPlan, optuna_study: Any, study: StudyPlan, outcome: Outcome) -> dict | None:

@@ -26,13 +26,13 @@ from benchmark.errors import UserError
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 VERSION_TABLE = "bench_alembic_version"
 # The format (store.FORMAT_VERSION) each revision brings the tables to.
-FORMATS = {"0001": 2, "0002": 3, "0003": 3, "0004": 4, "0005": 4, "0006": 4}
+FORMATS = {"0001": 2, "0002": 3, "0003": 3, "0004": 4, "0005": 4, "0006": 4, "0007": 4}
 # Columns revisions 0002 and later add to tables of format 2: what a format-2
 # database lacks, and so what it must have of everything else before it is
 # stamped 0001. Every migration that adds a column adds it here too.
 _ADDED_SINCE_FORMAT2 = {"bench_runs": {"cancel_requested_at", "phases"},
                   "bench_studies": {"started_at", "stopped", "final_owner", "final_lease_until",
-                                    "model_info", "learning_curve"},
+                                    "model_info", "learning_curve", "ablation"},
                   "bench_evaluations": {"host", "device", "cost", "saved"}}
 _FORMAT2_TABLES = ("bench_runs", "bench_datasets", "bench_studies", "bench_evaluations",
                    "bench_locks")

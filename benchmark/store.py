@@ -111,6 +111,9 @@ class StudyRecord(Base):
     # evaluation.learning_curve: [{"fraction", "samples", "scores": [test metric
     # per repeat]}], the last point the final refits'. None before revision 0006.
     learning_curve: Mapped[list[Any] | None] = mapped_column(JSON, default=None)
+    # A model's ablation.factors: [{"factor", "levels": [{"level", "base", "scores":
+    # [test metric per repeat], "fit_seconds", "error"?}]}] (None: not asked).
+    ablation: Mapped[list[Any] | None] = mapped_column(JSON, default=None)
 
     run: Mapped[RunRecord] = relationship(back_populates="studies")
     evaluations: Mapped[list[EvaluationRecord]] = relationship(

@@ -376,12 +376,48 @@ def _space_entry(spec: Any) -> Any:
     return spec
 
 
+Level = str | int | float | bool | None
+
+
+class Ablation(_Strict):
+    """One factor at a time around a base configuration (the model's selected
+    configuration, or with ``study.kind: ablation`` its fixed ``search:``
+    values): each level of each factor is trained ``evaluation.repeats`` times
+    with the final refits' seeds and scored on the test split, so that every
+    level is paired with the base by seed."""
+
+    factors: Annotated[dict[str, Annotated[list[Level], Field(min_length=1)]],
+                       Field(min_length=1)]
+
+    @field_validator("factors")
+    @classmethod
+    def _distinct(cls, factors: dict[str, list[Any]]) -> dict[str, list[Any]]:
+        for name, levels in factors.items():
+            seen: list[Any] = []
+            for level in levels:
+                # 1 and 1.0 and true are one level to a model; list them once.
+                if any(level == other and type(level) is type(other) for other in seen):
+                    raise PathError((name,), f"level {shown(level)} is listed twice; "
+                                             f"list each level of {name} once")
+                seen.append(level)
+        return factors
+
+
 class ModelEntry(_Strict):
     model: str
     name: PathName | None = None
     # Trials train on at most this many rows (stratified); the final refit uses all.
     search_sample: Annotated[int, Field(ge=10)] | None = None
     search: dict[str, Annotated[Any, AfterValidator(_space_entry)]] = Field(default_factory=dict)
+    # What each setting does: evaluation.repeats refits per level (Ablation).
+    ablation: Ablation | None = None
+
+    @model_serializer(mode="wrap")
+    def _ablation_only_when_set(self, handler: Any) -> dict[str, Any]:
+        data = handler(self)  # left out unset: suites written before it keep their hash
+        if data.get("ablation") is None:
+            data.pop("ablation", None)
+        return data
 
     @field_validator("model")
     @classmethod
@@ -404,9 +440,13 @@ class ModelEntry(_Strict):
         defaults = self.parameter_defaults()
         valid = list(defaults)
         types = self.parameter_types()
-        for key, spec in list(self.search.items()):
+        # An ablation's levels are checked as the choices of a search would be.
+        entries = [(("search", key), key, spec) for key, spec in list(self.search.items())]
+        entries += [(("ablation", "factors", key), key, {"choices": levels})
+                    for key, levels in (self.ablation.factors.items() if self.ablation else ())]
+        for where, key, spec in entries:
             if key not in valid:
-                raise PathError(("search", key), _unknown(
+                raise PathError(where, _unknown(
                     f"parameter of model {self.model!r}:", key, valid))
             if is_searched(spec) and "choices" not in spec:
                 spec = self._typed_range(key, spec, types.get(key), defaults[key])
@@ -416,12 +456,12 @@ class ModelEntry(_Strict):
                 problem = self.spec.parameter_problem(key, value)
                 if problem:
                     problem = re.sub(r"\.?\s*Got .* instead\.?$", "", " ".join(problem.split()))
-                    raise PathError(("search", key),
+                    raise PathError(where,
                                     f"{shown(value)} is not valid for {self.model}: {problem}")
             if key not in types:
                 continue
             if is_searched(spec) and "choices" not in spec and _is_choice_type(types[key]):
-                raise PathError(("search", key), (
+                raise PathError(where, (
                     f"{self.model}'s {key} takes {_type_name(types[key])}, so it is searched "
                     f"with 'choices', not a range"))
             for value in _extremes(spec):
@@ -429,7 +469,7 @@ class ModelEntry(_Strict):
                     _adapter(types[key]).validate_python(value, strict=True)
                 except ValidationError:
                     names = literal_values(types[key])
-                    raise PathError(("search", key), _unknown(
+                    raise PathError(where, _unknown(
                         f"{key} of {self.model}:", value, list(names)) if isinstance(value, str)
                         and names and all(isinstance(n, str) for n in names)
                         else f"{shown(value)} is not a valid {key} of {self.model}; "
@@ -658,6 +698,12 @@ class Study(_Strict):
     # one model's trial costs 20 times another's; n_trials, when set, still
     # caps the trials.
     budget: Literal["trials", "equal_time"] = "trials"
+    # search: each model's trials search its space, the selected configuration
+    # is refitted. ablation: no search; each model's fixed `search:` values are
+    # the base configuration, refitted `evaluation.repeats` times, and every
+    # level of its `ablation.factors` is trained as often with the same seeds
+    # (one trial of the base scores it on the validation split, as a search would).
+    kind: Literal["search", "ablation"] = "search"
 
     @model_serializer(mode="wrap")
     def _limits_only_when_set(self, handler: Any) -> dict[str, Any]:
@@ -668,6 +714,20 @@ class Study(_Strict):
                 data.pop(key, None)
         if data.get("budget") == "trials":
             data.pop("budget", None)
+        if data.get("kind") == "search":
+            data.pop("kind", None)
+        return data
+
+    @model_validator(mode="before")
+    @classmethod
+    def _one_trial_for_ablation(cls, data: Any) -> Any:
+        if isinstance(data, dict) and data.get("kind") == "ablation":
+            for key in ("n_trials", "timeout", "budget"):
+                if key in data and not (key == "n_trials" and data[key] == 1):
+                    raise PathError((key,), f"study.kind ablation trains a fixed base "
+                                            f"configuration and its levels, with no search "
+                                            f"budget: leave {key} out")
+            data = {**data, "n_trials": 1}
         return data
 
     @field_validator("metric")
@@ -819,10 +879,10 @@ class Nightly(_Strict):
 
 # What a suite's report: section may choose (all by default), in report order.
 REPORT_SECTIONS = ("introduction", "data", "methods", "results", "statistics", "across",
-                   "discussion", "trials", "architectures", "references", "reproducibility")
+                   "ablation", "discussion", "trials", "architectures", "references", "reproducibility")
 REPORT_FIGURES = ("samples", "class_balance", "correlation", "search_history", "budget",
                   "importances", "pareto", "cost", "curves", "accuracy_loss", "confusion", "roc",
-                  "critical_difference", "learning_curve")
+                  "critical_difference", "learning_curve", "ablation")
 
 
 class Report(_Strict):
@@ -892,6 +952,8 @@ class Suite(_Strict):
                     f"model name {entry.label!r} is used twice (also models[{seen[entry.label]}]);"
                     " give one of them another 'name:'"))
             seen[entry.label] = index
+            if self.study.kind == "ablation":
+                self._ablation_base(index, entry)
             family = family_of(entry.spec)
             if self.study.cv_folds and not family.cross_validates:
                 raise PathError(("study", "cv_folds"), (
@@ -904,6 +966,20 @@ class Suite(_Strict):
                         f"model {entry.model!r} takes {kind} data, but dataset "
                         f"{dataset_name!r} ({dataset.source}) is {dataset.kind}"))
         return self
+
+    @staticmethod
+    def _ablation_base(index: int, entry: ModelEntry) -> None:
+        from benchmark.space import is_searched
+
+        if entry.ablation is None:
+            raise PathError(("models", index, "ablation"), (
+                f"study.kind ablation varies factors around each model's base configuration: "
+                f"give models[{index}] ({entry.label}) an ablation: {{factors: {{...}}}} block"))
+        for key, spec in entry.search.items():
+            if is_searched(spec):
+                raise PathError(("models", index, "search", key), (
+                    f"study.kind ablation searches nothing: give {key} one value (the base "
+                    f"configuration's) and its other values under ablation.factors"))
 
     def to_json(self) -> dict[str, Any]:
         return self.model_dump(mode="json")

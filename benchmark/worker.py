@@ -61,6 +61,9 @@ class EvaluationTask:
     # Train on this fraction of the training split only (a learning-curve
     # point): scored on the test split, nothing tuned, measured or saved.
     fraction: float | None = None
+    # Measure the fitted model's cost (latency, throughput, size); an
+    # ablation level's refit is scored only.
+    measure: bool = True
 
 
 @dataclass
@@ -322,8 +325,11 @@ def run_evaluation(task: EvaluationTask) -> Outcome:
             proba = fitted.predict_proba(splits.test)
         from benchmark.families import family_of
 
-        with phases.timed("cost measurement"):
-            model_file, cost = measure_cost(family_of(spec), fitted, splits.test, task.save_to)
+        model_file, cost = None, None
+        if task.measure:
+            with phases.timed("cost measurement"):
+                model_file, cost = measure_cost(family_of(spec), fitted, splits.test,
+                                                task.save_to)
     except Exception as error:  # noqa: BLE001 - recorded on the study, the run goes on
         traceback.print_exc()
         return Outcome(state="fail", error=f"{type(error).__name__}: {error}", device=_device(),

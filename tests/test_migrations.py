@@ -226,7 +226,7 @@ def test_upgraded_format2_schema_equals_the_orm(storage: str, format2: str) -> N
 def test_a_new_database_is_made_at_head_and_equals_the_orm(storage: str) -> None:
     store = Store(storage)
     store.engine.dispose()
-    assert _revision(storage) == (True, migrate.head()) == (True, "0006")
+    assert _revision(storage) == (True, migrate.head()) == (True, "0007")
     assert _differences(storage) == []
     Store(storage).engine.dispose()  # opened again: nothing to do
     assert migrate.current(storage).endswith(f": revision {HEAD}, current")
@@ -302,7 +302,8 @@ def test_wheel_ships_the_migrations(tmp_path: Path) -> None:
                  "benchmark/migrations/versions/0003_model_info.py",
                  "benchmark/migrations/versions/0004_space_data_cost.py",
                  "benchmark/migrations/versions/0005_phases.py",
-                 "benchmark/migrations/versions/0006_learning_curve.py"):
+                 "benchmark/migrations/versions/0006_learning_curve.py",
+                 "benchmark/migrations/versions/0007_ablation.py"):
         assert name in names
 
 

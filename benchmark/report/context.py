@@ -71,6 +71,8 @@ class ModelResult:
     saved: dict[str, Any] | None = None
     # evaluation.learning_curve: [{"fraction", "samples", "scores"}] (None: not asked).
     learning_curve: list[dict[str, Any]] | None = None
+    # The model's ablation.factors: [{"factor", "levels": [...]}] (None: not asked).
+    ablation: list[dict[str, Any]] | None = None
 
     @property
     def ok(self) -> bool:
@@ -306,7 +308,8 @@ def model_results(store: Store, run: RunRecord) -> list[ModelResult]:
             if (cv_folds or family_trains_in_epochs) else None,
             hardware=where, workers=workers, cost=cost_of(evaluations),
             saved=next((e.saved for e in evaluations if getattr(e, "saved", None)), None),
-            learning_curve=getattr(study, "learning_curve", None)))
+            learning_curve=getattr(study, "learning_curve", None),
+            ablation=getattr(study, "ablation", None)))
     return results
 
 
@@ -507,7 +510,8 @@ TOOL_REFERENCES = {
 
 def references(results: list[ModelResult], sampler: str,
                compared: dict[str, list[dict[str, Any]]],
-               across: dict[str, Any] | None = None) -> list[dict[str, str]]:
+               across: dict[str, Any] | None = None,
+               ablation: list[dict[str, Any]] | None = None) -> list[dict[str, str]]:
     """Every work the report may cite: tools, then each model used. The renderer
     keeps those the text cites and numbers them in order of first citation."""
     keys = ["optuna"] + (["tpe"] if sampler == "tpe" else [])
@@ -523,6 +527,8 @@ def references(results: list[ModelResult], sampler: str,
         keys.append("mcnemar")
     if any(row["corrected"] for rows in compared.values() for row in rows):
         keys.append("bh")
+    if "bh" not in keys and any(v["comparisons"] > 1 for v in ablation or []):
+        keys.append("bh")  # the ablation's adjusted p-values
     if any(r.predictions for r in results):
         keys.append("bootstrap")  # the test-set intervals of the results table
     if across:  # the comparison across data sets
@@ -660,6 +666,54 @@ def learning_curves(results: list[ModelResult],
             series["repeats"].append(len(scores))
         curves.setdefault(r.dataset, {})[r.label] = series
     return curves
+
+
+def ablations(results: list[ModelResult], metric: str, maximize: bool) -> list[dict[str, Any]]:
+    """Each model's ablation (``ablation.factors``), one table per (data set,
+    model): per level of each factor its test score over the repeats (mean,
+    95% t-interval), the change against the base and the paired t-test over
+    the shared seeds (stats.paired_repeats), its p-value adjusted with the
+    model's other levels (Benjamini-Hochberg: a model with 8 levels makes 8
+    comparisons), and the mean training seconds. ``better`` says a level
+    beat the base significantly, ``worse`` that it lost to it."""
+    bounds = None if metric == "log_loss" else (0, 1)
+    views = []
+    for r in results:
+        if not r.ablation:
+            continue
+        factors = []
+        for factor in r.ablation:
+            base = next(row for row in factor["levels"] if row["base"])
+            base_scores = [s for s in base["scores"] if s is not None]
+            rows = []
+            for row in factor["levels"]:
+                scores = [s for s in row["scores"] if s is not None]
+                seconds = [s for s in row.get("fit_seconds") or [] if s is not None]
+                test = None if row["base"] else stats.paired_repeats(scores, base_scores)
+                rows.append({
+                    "level": _short(row["level"]) if isinstance(row["level"], float)
+                    else "None" if row["level"] is None else str(row["level"]),
+                    "base": row["base"], "n": len(scores),
+                    "mean": statistics.fmean(scores) if scores else None,
+                    "ci": stats.confidence_interval(scores, bounds=bounds),
+                    "difference": test["mean_difference"] if test else None,
+                    "p_value": test["p_value"] if test else None,
+                    "seconds": statistics.fmean(seconds) if seconds else None,
+                    "error": row.get("error")})
+            factors.append({"factor": factor["factor"], "rows": rows})
+        flat = [row for f in factors for row in f["rows"]]
+        for row, adjusted in zip(flat, stats.adjust([row["p_value"] for row in flat])):
+            row["p_adjusted"] = adjusted
+            significant = adjusted is not None and adjusted < stats.ALPHA
+            gain = row["difference"] if maximize else -(row["difference"] or 0.0)
+            row["better"] = significant and gain > 0
+            row["worse"] = significant and gain < 0
+        views.append({"dataset": r.dataset, "model": r.label, "factors": factors,
+                      "failed": [f"{f['factor']} = {row['level']} ({row['error']})"
+                                 for f in factors for row in f["rows"] if row["error"]],
+                      "repeats": max((row["n"] for row in flat), default=0),
+                      "comparisons": sum(1 for row in flat if row["p_value"] is not None)})
+    return views
 
 
 # A numeric knob with more distinct values than this is binned (in thirds).
@@ -808,7 +862,8 @@ def build(store: Store, run_id: str) -> dict[str, Any]:
         budgets[d.name] = {"series": series, "leaders": budget_leaders(series, maximize)}
     budget_kind = suite["study"].get("budget") or "trials"
     curves = learning_curves(results, datasets)
-    cited = references(results, suite["study"]["sampler"]["name"], compared, across)
+    ablation = ablations(results, metric, maximize)
+    cited = references(results, suite["study"]["sampler"]["name"], compared, across, ablation)
     report = suite["report"]
     return {
         "style": report.get("style") or "ieee",
@@ -839,7 +894,7 @@ def build(store: Store, run_id: str) -> dict[str, Any]:
         "discussion": narrative.discussion(
             results, best, compared, metric, maximize, score=score, across_view=across,
             budget_leaders={name: b["leaders"] for name, b in budgets.items()},
-            budget_kind=budget_kind, curves=curves),
+            budget_kind=budget_kind, curves=curves, ablations=ablation),
         # How the score the search selected on is named everywhere (CV or validation).
         "score": score,
         "bootstrap_resamples": stats.BOOTSTRAP_RESAMPLES,
@@ -859,5 +914,6 @@ def build(store: Store, run_id: str) -> dict[str, Any]:
         "budget": budgets,
         "effects": {(r.dataset, r.label): setting_effects(r) for r in results},
         "learning_curves": curves,
+        "ablations": ablation,
         "budget_kind": budget_kind,
     }

@@ -567,3 +567,40 @@ def learning_curve(series: dict[str, dict[str, list[float]]], metric: str) -> Fi
     axis.set_ylabel(f"Test {metric}")
     _legend_below(figure, *axis.get_legend_handles_labels(), COLUMN_WIDTH)
     return figure
+
+
+def ablation(view: dict[str, Any], metric: str) -> Figure:
+    """One model's ablation: a panel per factor, each level's mean test score
+    with its 95% interval over the repeats (a bar, where there are two or more),
+    the base configuration's level as a black square with its mean as a dotted
+    line across the panel, and a level that differs from the base (paired test,
+    adjusted p < 0.05) drawn filled, the others hollow."""
+    factors = view["factors"]
+    columns = min(len(factors), 4)
+    rows = -(-len(factors) // columns)
+    width = min(PAGE_WIDTH, max(COLUMN_WIDTH, 1.8 * columns))
+    figure, axes = plt.subplots(rows, columns, figsize=(width, 1.9 * rows), squeeze=False,
+                                sharey=True, layout="constrained")
+    for axis in axes.flat[len(factors):]:
+        axis.set_visible(False)
+    for axis, factor in zip(axes.flat, factors):
+        shown = [row for row in factor["rows"] if row["mean"] is not None]
+        base = next((row for row in shown if row["base"]), None)
+        if base is not None:
+            axis.axhline(base["mean"], color="0.3", linestyle=":", linewidth=0.8)
+        for x, row in enumerate(shown):
+            low, high = row["ci"] or (row["mean"], row["mean"])
+            look = {"marker": "s", "color": "black"} if row["base"] else {"marker": "o",
+                                                                          "color": "C0"}
+            differs = row.get("better") or row.get("worse")
+            axis.errorbar([x], [row["mean"]], yerr=[[row["mean"] - low], [high - row["mean"]]],
+                          capsize=2, linewidth=1, markersize=4, color=look["color"],
+                          marker=look["marker"],
+                          markerfacecolor=look["color"] if row["base"] or differs else "white")
+        axis.set_xticks(range(len(shown)), [row["level"] for row in shown])
+        axis.set_xlim(-0.5, len(shown) - 0.5)
+        axis.set_xlabel(factor["factor"])
+        axis.grid(axis="x", visible=False)
+    for axis in axes[:, 0]:
+        axis.set_ylabel(f"Test {metric}")
+    return figure

@@ -425,14 +425,46 @@ def more_data(curves: dict[str, dict[str, Any]], metric: str, maximize: bool) ->
     return out
 
 
+def ablation(views: list[dict[str, Any]], metric: str) -> list[str]:
+    """What each setting did, from the ablation's paired tests: the levels
+    that beat or lost to the base significantly (adjusted p), or that none
+    did and how large the largest change was."""
+    out = []
+    for view in views:
+        where = f"{view['model']} on {view['dataset']}"
+        rows = [(f["factor"], row) for f in view["factors"] for row in f["rows"]
+                if not row["base"] and row["difference"] is not None]
+        if not rows:
+            continue
+        significant = [(name, row) for name, row in rows if row["better"] or row["worse"]]
+        if significant:
+            parts = [f"{name} = {row['level']} {'improved' if row['better'] else 'hurt'} its "
+                     f"test {metric} by {abs(row['difference']):.4f} (adjusted p "
+                     f"{_p(row['p_adjusted'])})" for name, row in significant]
+            out.append(f"In the ablation of {where}, " + "; ".join(parts) + (
+                "; no other level differed significantly from the base." if
+                len(significant) < len(rows) else "."))
+        else:
+            name, row = max(rows, key=lambda item: abs(item[1]["difference"]))
+            tested = any(row["p_value"] is not None for _, row in rows)
+            out.append(f"In the ablation of {where}, no level differed "
+                       f"{'significantly ' if tested else ''}from the base configuration "
+                       f"(the largest change: {name} = {row['level']}, "
+                       f"{row['difference']:+.4f} test {metric}"
+                       + ("" if tested else ", single refits, untested") + ").")
+    return out
+
+
 def discussion(results: list[ModelResult], best: dict[str, ModelResult],
                comparisons: dict[str, list[dict[str, Any]]], metric: str,
                maximize: bool = True, score: dict[str, str] | None = None,
                across_view: dict[str, Any] | None = None,
                budget_leaders: dict[str, list[dict[str, Any]]] | None = None,
                budget_kind: str = "trials",
-               curves: dict[str, dict[str, Any]] | None = None) -> list[str]:
+               curves: dict[str, dict[str, Any]] | None = None,
+               ablations: list[dict[str, Any]] | None = None) -> list[str]:
     paragraphs = winners(results, best, comparisons, metric, maximize, score)
+    paragraphs += ablation(ablations or [], metric)
     paragraphs += more_data(curves or {}, metric, maximize)
     paragraphs += across(across_view)
     paragraphs += budget(budget_leaders or {}, budget_kind)

@@ -34,6 +34,9 @@ def draw(ctx: dict[str, Any], figure_dir: Path | None) -> dict[str, str]:
     (and writes the SVGs to figure_dir)."""
     drawn: dict[str, bytes] = {}
     kinds = set(ctx["figure_kinds"])
+    if ctx["study"].get("kind") == "ablation":
+        # One trial of the base per study: nothing searched to draw.
+        kinds -= {"search_history", "budget", "pareto", "importances"}
     classes = {d["name"]: d["class_names"] for d in ctx["datasets"]}
     metric = ctx["study"]["metric"]
     maximize = ctx["maximize"]
@@ -44,6 +47,10 @@ def draw(ctx: dict[str, Any], figure_dir: Path | None) -> dict[str, str]:
             series = {r.label: figures.history_points(r.trials, r.direction) for r in results}
             drawn[f"search-{name}"] = figures.svg(figures.search_history(
                 series, metric, label=ctx["score"]["title"]))
+        for view in ctx.get("ablations") or []:
+            if view["dataset"] == name and "ablation" in kinds:
+                drawn[f"ablation-{name}-{view['model']}"] = figures.svg(
+                    figures.ablation(view, metric))
         curves = (ctx.get("learning_curves") or {}).get(name)
         if curves and "learning_curve" in kinds:
             drawn[f"learning-{name}"] = figures.svg(figures.learning_curve(curves, metric))
