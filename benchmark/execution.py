@@ -819,13 +819,13 @@ def _keep(plan: RunPlan, optuna_study: Any, study: StudyPlan, outcome: Outcome) 
     refitted by a worker elsewhere reaches the user."""
     if outcome.state != "complete" or not outcome.model_file:
         return None
-    from optuna.artifacts import FileSystemArtifactStore, upload_artifact
+    from optuna.artifacts import upload_artifact
 
-    from benchmark.models import models
+    from benchmark import artifacts
     from benchmark.families import family_of
+    from benchmark.models import models
 
-    Path(plan.artifacts).mkdir(parents=True, exist_ok=True)
-    artifact = upload_artifact(artifact_store=FileSystemArtifactStore(plan.artifacts),
+    artifact = upload_artifact(artifact_store=artifacts.store(plan.artifacts),
                                file_path=outcome.model_file, study_or_trial=optuna_study)
     return {"store": plan.artifacts, "model": artifact, "file": Path(outcome.model_file).name,
             "classes": outcome.class_names, "family": family_of(models.get(study.model)).name}
@@ -988,8 +988,10 @@ def worker_command(args: Any) -> int:
                       suite.execution.threads_per_worker)
     if placement.workers == 0:  # the run's own "--workers 0" is not this worker's
         placement = place(1, suite.execution.devices, suite.execution.threads_per_worker)
-    plan = plan_for(store, record, suite, loaded, str(
-        Path(suite.execution.artifacts or args.reports_dir / "artifacts").resolve()))
+    from benchmark import artifacts
+
+    plan = plan_for(store, record, suite, loaded, artifacts.resolved(
+        suite.execution.artifacts or str(args.reports_dir / "artifacts")))
     log_dir = args.reports_dir / record.suite_name / record.id
     log_dir.mkdir(parents=True, exist_ok=True)
     log_path = log_dir / f"worker-{platform.node()}-{os.getpid()}.log"

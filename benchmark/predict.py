@@ -109,7 +109,9 @@ def read_inputs(file: Path, kind: str, shape: tuple[int, ...] | None,
 
 
 def command(args: Any) -> int:
-    from optuna.artifacts import FileSystemArtifactStore, download_artifact
+    from optuna.artifacts import download_artifact
+
+    from benchmark import artifacts
 
     from benchmark.families import families
     from benchmark.store import Store
@@ -128,7 +130,7 @@ def command(args: Any) -> int:
     with tempfile.TemporaryDirectory(prefix="benchmark-predict-") as folder:
         path = Path(folder) / saved["file"]
         try:
-            download_artifact(artifact_store=FileSystemArtifactStore(saved["store"]),
+            download_artifact(artifact_store=artifacts.store(saved["store"], create=False),
                               file_path=str(path), artifact_id=saved["model"])
         except Exception as error:  # noqa: BLE001 - a moved folder, a missing file
             raise UserError(f"run {record.id}: the saved model of {study.dataset} / "

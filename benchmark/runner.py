@@ -397,9 +397,11 @@ def _prepare(store: Store, run_id: str, suite: Suite, loaded: dict[str, Loaded],
                                      optuna_study=study_name, data=data.ref,
                                      n_classes=data.dataset.n_classes,
                                      search_sample=entry.search_sample))
+    from benchmark import artifacts
+
     return RunPlan(run_id=run_id, suite=suite, studies=studies,
-                   artifacts=str(Path(suite.execution.artifacts or reports_dir / "artifacts")
-                                 .resolve()))
+                   artifacts=artifacts.resolved(suite.execution.artifacts
+                                                or str(reports_dir / "artifacts")))
 
 
 def _wait(store: Store, plan: Any, workers: list[Any], progress: Progress) -> None:

@@ -823,8 +823,19 @@ class Execution(_Strict):
     grace_seconds: Annotated[int, Field(ge=2, le=86400)] = 60
     # Optuna's artifact store for each study's selected model: a folder (relative
     # to where the evaluating process runs; a shared one for workers on several
-    # machines). Default: artifacts/ under the reports folder.
+    # machines) or an S3-compatible bucket, s3://BUCKET (benchmark.artifacts).
+    # Default: artifacts/ under the reports folder.
     artifacts: str | None = None
+
+    @field_validator("artifacts")
+    @classmethod
+    def _store(cls, location: str | None) -> str | None:
+        from benchmark import artifacts
+
+        why = artifacts.problem(location) if location is not None else None
+        if why:
+            raise ValueError(why)
+        return location
 
     @model_validator(mode="after")
     def _grace_after_heartbeats(self) -> Execution:

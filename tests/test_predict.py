@@ -142,3 +142,83 @@ def test_an_image_model_predicts_image_files_and_arrays(tmp_path: Path) -> None:
     refused = run_cli("predict", "latest", str(wrong), "--model", "lenet5", "--storage", storage,
                       cwd=tmp_path)
     assert refused.returncode == 2 and "the model takes (8, 8, 1)" in refused.stderr
+
+
+S3_SUITE = """
+name: in_s3
+datasets:
+  iris: {source: "sklearn:iris"}
+models:
+  - model: knn
+    search: {n_neighbors: {low: 3, high: 9}}
+study: {n_trials: 2, seed: 1}
+execution: {artifacts: "s3://bench-models"}
+"""
+
+
+@pytest.fixture
+def s3_server(monkeypatch: pytest.MonkeyPatch):
+    """An S3-compatible server (moto's) on loopback, and the environment that
+    points boto3 at it, as a user points it at MinIO: AWS_ENDPOINT_URL."""
+    import boto3
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    for name, value in {"AWS_ENDPOINT_URL": f"http://{host}:{port}",
+                        "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test",
+                        "AWS_DEFAULT_REGION": "us-east-1"}.items():
+        monkeypatch.setenv(name, value)
+    client = boto3.client("s3")
+    client.create_bucket(Bucket="bench-models")
+    yield client
+    server.stop()
+
+
+@pytest.mark.slow  # ~15-30 s: a run and two predict processes
+def test_the_selected_model_goes_to_an_s3_bucket_and_predicts_from_it(
+        tmp_path: Path, s3_server) -> None:
+    """execution.artifacts: s3://BUCKET: the refitted model is uploaded through
+    Optuna's Boto3ArtifactStore by the process that evaluated it, and predict
+    (on any machine with the database and the bucket) downloads it from there."""
+    import joblib
+    from sklearn.datasets import load_iris
+
+    storage, store = _run(tmp_path, S3_SUITE)
+    saved = store.resolve("latest").studies[0].evaluations[0].saved
+    assert saved["store"] == "s3://bench-models" and saved["family"] == "sklearn"
+    keys = [item["Key"] for item in s3_server.list_objects_v2(Bucket="bench-models")["Contents"]]
+    assert keys == [saved["model"]]
+    assert not (tmp_path / "reports" / "artifacts").exists()  # nothing saved locally instead
+    s3_server.download_file("bench-models", saved["model"], str(tmp_path / "model.joblib"))
+    model = joblib.load(tmp_path / "model.joblib")  # the file a user gets from the bucket
+
+    frame = load_iris(as_frame=True).data.head(6)
+    frame.to_csv(tmp_path / "new.csv", index=False)
+    result = run_cli("predict", "latest", str(tmp_path / "new.csv"), "--model", "knn",
+                     "--storage", storage, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    got = np.array([[float(row[f"p({k})"]) for k in ("setosa", "versicolor", "virginica")]
+                    for row in csv.DictReader(io.StringIO(result.stdout))])
+    np.testing.assert_allclose(got, model.predict_proba(frame), atol=1e-6)
+
+    s3_server.delete_object(Bucket="bench-models", Key=saved["model"])
+    gone = run_cli("predict", "latest", str(tmp_path / "new.csv"), "--model", "knn",
+                   "--storage", storage, cwd=tmp_path)
+    assert gone.returncode == 2 and "is not in s3://bench-models" in gone.stderr, gone.stderr
+
+
+@pytest.mark.parametrize(("location", "expected"), [
+    ("s3://bench-models/knn", "writes at the top of a bucket; give s3://BUCKET"),
+    ("s3://Bench_Models", "is not an S3 bucket name"),
+])
+def test_a_bad_s3_location_is_one_line(tmp_path: Path, location: str, expected: str) -> None:
+    from benchmark import suite
+    from benchmark.errors import UserError
+
+    path = write_suite(tmp_path, S3_SUITE.replace("s3://bench-models", location))
+    with pytest.raises(UserError) as error:
+        suite.read(path)
+    message = str(error.value)
+    assert "\n" not in message and "execution.artifacts" in message and expected in message
