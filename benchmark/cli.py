@@ -256,7 +256,12 @@ def _validate(args: argparse.Namespace) -> int:
         for warning in data.dataset.warnings:  # what run warns about (skipped files), word for word
             print(f"warning: datasets.{name}: {warning}", file=sys.stderr)
         sizes = data.summary["split_sizes"]
-        features = data.summary.get("tabular", {}).get("preprocessing", {}).get("n_features")
+        preprocessing = data.summary.get("tabular", {}).get("preprocessing", {})
+        features = preprocessing.get("n_features")
+        if features is None and preprocessing.get("searched"):  # as the search chooses
+            counts = sorted({v["n_features"] for v in preprocessing["searched"]})
+            features = f"{counts[0]} to {counts[-1]}" if len(counts) > 2 else \
+                " or ".join(map(str, counts))
         print(f"{args.suite}: datasets.{name}: {data.summary['n_samples']:,} samples, "
               f"{len(data.dataset.class_names)} classes, split {sizes['train']}/"
               f"{sizes['validation']}/{sizes['test']}"

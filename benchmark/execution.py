@@ -146,15 +146,19 @@ class RunPlan:
     run_id: str
     suite: Any  # benchmark.suite.Suite
     studies: list[StudyPlan]
-    spaces: dict[str, Space] = field(default_factory=dict)  # by model label
+    # By (data set, model label): a data set's searched preprocessing is part of
+    # its studies' spaces.
+    spaces: dict[tuple[str, str], Space] = field(default_factory=dict)
     # The artifact store's folder, where each study's selected model is saved.
     artifacts: str | None = None
 
-    def space(self, label: str) -> Space:
-        if label not in self.spaces:
-            entry = next(m for m in self.suite.models if m.label == label)
-            self.spaces[label] = Space.from_spec(entry.search)
-        return self.spaces[label]
+    def space(self, study: StudyPlan) -> Space:
+        key = (study.dataset, study.label)
+        if key not in self.spaces:
+            entry = next(m for m in self.suite.models if m.label == study.label)
+            self.spaces[key] = Space.for_study(entry.search,
+                                               self.suite.datasets[study.dataset].preprocess)
+        return self.spaces[key]
 
 
 def storage_for(store: Store, heartbeat: int, grace: int) -> Any:
@@ -510,7 +514,7 @@ class Worker:
         from optuna.trial import TrialState
 
         settings = self.plan.suite.study
-        space = self.plan.space(study.label)
+        space = self.plan.space(study)
         with phases.timed("database", self.phases):
             optuna_study = self._study(study)
             with warnings.catch_warnings():
@@ -646,7 +650,7 @@ def finalize(store: Store, plan: RunPlan, study: StudyPlan, optuna_study: Any, p
 
     suite = plan.suite
     settings = suite.study
-    space = plan.space(study.label)
+    space = plan.space(study)
     trials = optuna_study.get_trials(deepcopy=False)
     evaluations: list[EvaluationRecord] = []
     error = None

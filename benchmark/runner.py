@@ -309,20 +309,28 @@ def check_search(suite: Suite, origin: str = "suite") -> None:
         settings.pruner.create()
     except Exception as error:  # noqa: BLE001 - Optuna's own validation, any kind
         raise refuse("pruner", settings.pruner.name, error) from None
+    # A data set's searched preprocessing is part of its studies' spaces: each
+    # distinct kind of it once per model.
+    searched: dict[str, str] = {}  # the searched steps -> the first data set with them
+    for name, entry in suite.datasets.items():
+        searched.setdefault(repr(entry.preprocess.searched() if entry.preprocess else {}), name)
     for index, entry in enumerate(suite.models):
-        space = Space.from_spec(entry.search)
-        try:
-            sampler = settings.sampler.create(seed=settings.seed)
-        except Exception as error:  # noqa: BLE001
-            raise refuse("sampler", settings.sampler.name, error) from None
-        try:
-            with warnings.catch_warnings():  # the real study warns, once
-                warnings.simplefilter("ignore")
-                optuna.create_study(sampler=sampler, direction=settings.objective_direction).ask(
-                    space.distributions)
-        except Exception as error:  # noqa: BLE001
-            raise refuse("sampler", settings.sampler.name, error,
-                         f" (asked for models[{index}]'s search space)") from None
+        for dataset in searched.values():
+            space = Space.for_study(entry.search, suite.datasets[dataset].preprocess)
+            try:
+                sampler = settings.sampler.create(seed=settings.seed)
+            except Exception as error:  # noqa: BLE001
+                raise refuse("sampler", settings.sampler.name, error) from None
+            try:
+                with warnings.catch_warnings():  # the real study warns, once
+                    warnings.simplefilter("ignore")
+                    optuna.create_study(sampler=sampler,
+                                        direction=settings.objective_direction).ask(
+                        space.distributions)
+            except Exception as error:  # noqa: BLE001
+                on = f" on datasets.{dataset}" if len(searched) > 1 else ""
+                raise refuse("sampler", settings.sampler.name, error,
+                             f" (asked for models[{index}]'s search space{on})") from None
 
 
 def _empty_pairs(store: Store, run_id: str) -> tuple[tuple[tuple[str, str, str], ...], int]:
@@ -390,7 +398,9 @@ def _prepare(store: Store, run_id: str, suite: Suite, loaded: dict[str, Loaded],
                                          model_info=model_info(entry.spec),
                                          metric=settings.metric,
                                          direction=settings.objective_direction,
-                                         space=Space.from_spec(entry.search).to_data())
+                                         space=Space.for_study(
+                                             entry.search,
+                                             suite.datasets[dataset_name].preprocess).to_data())
                     session.add(record)
             studies.append(StudyPlan(record_id=record.id, dataset=dataset_name,
                                      label=entry.label, model=entry.model,

@@ -112,6 +112,21 @@ class Space:
         fixed = {k: v for k, v in search.items() if not is_searched(v)}
         return cls(distributions, fixed)
 
+    @classmethod
+    def for_study(cls, search: dict[str, Any], preprocess: Any = None) -> Space:
+        """One (data set, model) study's space: the model's ``search`` and, as
+        categorical parameters named ``preprocess.<step>``, the steps of the data
+        set's preprocessing that the suite gives choices (``Preprocess.searched``)."""
+        from optuna.distributions import CategoricalDistribution
+
+        space = cls.from_spec(search)
+        steps = preprocess.searched() if preprocess is not None else {}
+        if not steps:
+            return space
+        return cls({**space.distributions,
+                    **{name: CategoricalDistribution(choices) for name, choices in steps.items()}},
+                   space.fixed)
+
     def to_data(self) -> dict[str, Any]:
         """What a study stores: Optuna's JSON of each searched distribution and
         the fixed values (comparisons read this, not the display text)."""

@@ -17,7 +17,7 @@ from pydantic import (AfterValidator, BaseModel, BeforeValidator, ConfigDict, Fi
                       field_validator, model_serializer, model_validator)
 
 from benchmark.errors import UserError
-from benchmark.registry import unknown_name_message
+from benchmark.registry import closest_name, unknown_name_message
 from benchmark.space import is_finite, shown
 
 
@@ -254,8 +254,66 @@ def _variance_or_count(value: float | int | None) -> float | int | None:
     return value
 
 
+# Preprocessing steps that may be searched: ``pca: {choices: [null, 0.9]}`` makes
+# ``preprocess.pca`` a categorical parameter of every study of the data set.
+SEARCHABLE_STEPS = ("scale", "pca")
+PREPROCESS_PREFIX = "preprocess."
+ScaleValue = Literal["standard", "minmax"] | None
+PcaValue = Annotated[int | float | None, AfterValidator(_variance_or_count)]
+_STEP_TYPES = {"scale": ScaleValue, "pca": PcaValue}
+_STEP_VALID = {"scale": "'standard', 'minmax' or null",
+               "pca": "a fraction of variance in (0, 1), a number of components (an integer "
+                      ">= 1) or null"}
+
+
+class Choices(_Strict):
+    """A preprocessing step the search chooses: each choice is valid as the plain key is."""
+
+    choices: Annotated[list[Any], Field(min_length=1)]
+
+
+def _shown_choice(choice: Any) -> str:
+    return "null" if choice is None else shown(choice)  # as the suite writes it
+
+
+def _step_choices(key: str, value: Any) -> Any:
+    """``{choices: [...]}`` of a searchable step, each choice checked as the plain
+    value would be; PathError (one line, with the choice's index) otherwise."""
+    if not isinstance(value, dict):
+        return value
+    for name in value:
+        if name != "choices":
+            raise PathError((str(name),), _unknown("key", name, ["choices"]) + (
+                f" (preprocess.{key} is searched with choices only, not a range)"
+                if name in {"low", "high", "log", "step", "type"} else ""))
+    if "choices" not in value:
+        raise PathError((), f"a searched step is {{choices: [...]}}, got {shown(value)}")
+    choices = value["choices"]
+    if not isinstance(choices, list) or not choices:
+        raise PathError(("choices",), f"'choices' must be a non-empty list, got {shown(choices)}")
+    seen: list[Any] = []
+    for index, choice in enumerate(choices):
+        try:
+            _adapter(_STEP_TYPES[key]).validate_python(choice, strict=True)
+        except ValidationError as error:
+            detail = error.errors(include_url=False)[0]
+            message = (re.sub(r"^Value error, ", "", detail["msg"])
+                       if detail["type"] == "value_error" else
+                       f"{_shown_choice(choice)} is not a valid {key}; valid: {_STEP_VALID[key]}")
+            if isinstance(choice, str) and key == "scale":
+                close = closest_name(choice, ["standard", "minmax"])
+                message += f" (did you mean {close!r}?)" if close else ""
+            raise PathError(("choices", index), message) from None
+        if any(type(choice) is type(other) and choice == other for other in seen):
+            raise PathError(("choices", index), f"{_shown_choice(choice)} is listed twice; list "
+                                                "each choice once")
+        seen.append(choice)
+    return value
+
+
 class Preprocess(_Strict):
-    """Declared preprocessing of a tabular data set (applied in this order)."""
+    """Declared preprocessing of a tabular data set (applied in this order). ``scale``
+    and ``pca`` may be ``{choices: [...]}``: searched with the model's settings."""
 
     drop: list[str] = Field(default_factory=list)
     fill: dict[str, FillStrategy | bool | int | float | str] = Field(default_factory=dict)
@@ -264,8 +322,13 @@ class Preprocess(_Strict):
     one_hot: list[str] = Field(default_factory=list)
     # Date columns -> year, month, day of week, days since the earliest training date.
     dates: list[str] = Field(default_factory=list)
-    scale: Literal["standard", "minmax"] | None = None
-    pca: Annotated[int | float | None, AfterValidator(_variance_or_count)] = None
+    scale: ScaleValue | Choices = None
+    pca: PcaValue | Choices = None
+
+    @field_validator("scale", "pca", mode="before")
+    @classmethod
+    def _searched_step(cls, value: Any, info: Any) -> Any:
+        return _step_choices(info.field_name, value)
 
     @model_serializer(mode="wrap")
     def _dates_only_when_set(self, handler: Any) -> dict[str, Any]:
@@ -288,6 +351,33 @@ class Preprocess(_Strict):
             if owner.get(column) == "drop":
                 raise PathError(("fill", column), f"column {column!r} is dropped, so it is never filled")
         return self
+
+    def searched(self) -> dict[str, list[Any]]:
+        """The steps the search chooses, by parameter name: ``{"preprocess.pca": [None, 0.9]}``."""
+        return {PREPROCESS_PREFIX + key: list(getattr(self, key).choices)
+                for key in SEARCHABLE_STEPS if isinstance(getattr(self, key), Choices)}
+
+    def chosen(self, params: dict[str, Any]) -> tuple[Preprocess, dict[str, Any]]:
+        """This preprocessing with the ``preprocess.*`` values of ``params`` applied
+        (what a trial or refit drew), and the rest of ``params``: the model's own."""
+        steps = {k.removeprefix(PREPROCESS_PREFIX): v for k, v in params.items()
+                 if k.startswith(PREPROCESS_PREFIX)}
+        unknown = [k for k in steps if k not in SEARCHABLE_STEPS]
+        if unknown:
+            raise ValueError(f"preprocess.{unknown[0]} is not a searchable step; "
+                             f"valid: {', '.join(SEARCHABLE_STEPS)}")
+        rest = {k: v for k, v in params.items() if not k.startswith(PREPROCESS_PREFIX)}
+        return (self.model_copy(update=steps) if steps else self), rest
+
+    def settings(self) -> list[tuple[dict[str, Any], Preprocess]]:
+        """Every combination of the searched choices, as (the ``preprocess.*``
+        parameters, the preprocessing they give); one ``({}, self)`` when nothing
+        is searched."""
+        from itertools import product
+
+        searched = self.searched()
+        combinations = [dict(zip(searched, values)) for values in product(*searched.values())]
+        return [(params, self.chosen(params)[0]) for params in combinations]
 
 
 class DatasetEntry(_Strict):

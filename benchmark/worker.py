@@ -220,6 +220,19 @@ def _threshold(objective: str | None, y: np.ndarray, proba: np.ndarray) -> float
     return tune_threshold(y, proba[:, 1], objective)
 
 
+def _configured(params: dict[str, Any], preprocess: Any) -> tuple[dict[str, Any], Any]:
+    """The model's own parameters, and the data set's preprocessing with the
+    ``preprocess.*`` values the search drew applied to it (``Preprocess.chosen``):
+    model builders never see those keys."""
+    if preprocess is None:
+        stray = [k for k in params if k.startswith("preprocess.")]
+        if stray:
+            raise ValueError(f"{stray[0]} is set, but the data set declares no preprocessing")
+        return params, None
+    preprocess, params = preprocess.chosen(params)
+    return params, preprocess
+
+
 def _fit(spec, params: dict[str, Any], train, splits, n_classes: int, preprocess: Any,
          metric: Any, seed: int, trial: Any = None, history: list | None = None):
     """Fit one model on ``train`` through its family."""
@@ -250,6 +263,7 @@ def run_trial(task: TrialTask) -> Outcome:
         spec = models.get(task.model)
         metric = metrics.get(task.metric)
         splits, n_classes, preprocess, _ = _data(task.data)
+        params, preprocess = _configured(task.params, preprocess)
         train = _sample(splits.train, task.search_sample, task.data.seed)
         from benchmark.families import family_of
 
@@ -260,11 +274,11 @@ def run_trial(task: TrialTask) -> Outcome:
 
             _mark_started()
             proba, _, outcome.fit_seconds = family.cross_validate(
-                spec, task.params, train, n_classes, folds=task.cv_folds, seed=task.seed,
+                spec, params, train, n_classes, folds=task.cv_folds, seed=task.seed,
                 preprocess=preprocess, score=score, trial=trial, fold_scores=outcome.fold_scores)
             y = train.y
         else:
-            fitted = _fit(spec, task.params, train, splits, n_classes, preprocess, metric,
+            fitted = _fit(spec, params, train, splits, n_classes, preprocess, metric,
                           task.seed, trial, history=outcome.history)
             with phases.timed("evaluation"):
                 y, proba = splits.validation.y, fitted.predict_proba(splits.validation)
@@ -302,9 +316,10 @@ def run_evaluation(task: EvaluationTask) -> Outcome:
     try:
         spec = models.get(task.model)
         splits, n_classes, preprocess, class_names = _data(task.data)
+        params, preprocess = _configured(task.params, preprocess)
         if task.fraction is not None and task.fraction < 1:
-            return _curve_point(task, spec, splits, n_classes, preprocess)
-        fitted = _fit(spec, task.params, splits.train, splits, n_classes,
+            return _curve_point(task, spec, params, splits, n_classes, preprocess)
+        fitted = _fit(spec, params, splits.train, splits, n_classes,
                       preprocess, metrics.get(task.metric), task.seed)
         threshold = None
         if task.threshold and n_classes == 2:
@@ -313,7 +328,7 @@ def run_evaluation(task: EvaluationTask) -> Outcome:
             if family_of(spec).cross_validates and task.cv_folds:
                 tuned_y, on = splits.train.y, "out-of-fold"
                 tuned_proba, _, _ = family_of(spec).cross_validate(
-                    spec, task.params, splits.train, n_classes, folds=task.cv_folds,
+                    spec, params, splits.train, n_classes, folds=task.cv_folds,
                     seed=task.seed, preprocess=preprocess)
             else:
                 tuned_y, on = splits.validation.y, "validation"
@@ -343,8 +358,8 @@ def run_evaluation(task: EvaluationTask) -> Outcome:
                    architecture=fitted.architecture() if hasattr(fitted, "architecture") else None)
 
 
-def _curve_point(task: EvaluationTask, spec: Any, splits: Any, n_classes: int,
-                 preprocess: Any) -> Outcome:
+def _curve_point(task: EvaluationTask, spec: Any, params: dict[str, Any], splits: Any,
+                 n_classes: int, preprocess: Any) -> Outcome:
     """One learning-curve point: the configuration fitted on a stratified
     ``task.fraction`` of the training split (the same rows for every model and
     repeat: the data set's seed draws them) and scored on the test split."""
@@ -353,7 +368,7 @@ def _curve_point(task: EvaluationTask, spec: Any, splits: Any, n_classes: int,
 
     size = max(int(round(task.fraction * len(splits.train))), n_classes)
     train = _sample(splits.train, size, task.data.seed)
-    fitted = _fit(spec, task.params, train, splits, n_classes, preprocess,
+    fitted = _fit(spec, params, train, splits, n_classes, preprocess,
                   metrics.get(task.metric), task.seed)
     with phases.timed("evaluation"):
         proba = fitted.predict_proba(splits.test)

@@ -365,3 +365,40 @@ def test_no_error_line_quotes_a_whole_structure(tmp_path: Path, text: str) -> No
     message = _refused(tmp_path, text)
     prefix = f"{tmp_path / 'suite.yaml'}: "
     assert message.startswith(prefix) and len(message) - len(prefix) <= 250, message
+
+
+# ---------------------------------------------------------------- 8. searched preprocessing
+
+@pytest.mark.parametrize("step, expected", [
+    ("pca: {choices: [null, 1.5]}",
+     "preprocess.pca.choices[1]: pca is a fraction of variance in (0, 1) or a number of "
+     "components, got 1.5"),
+    ("pca: {choices: [0.9, 0]}",
+     "preprocess.pca.choices[1]: pca needs at least 1 component, got 0"),
+    ("pca: {choices: [0.9, true]}",
+     "preprocess.pca.choices[1]: True is not a valid pca; valid: a fraction of variance in (0, 1), "
+     "a number of components (an integer >= 1) or null"),
+    ("pca: {choices: [null, null]}",
+     "preprocess.pca.choices[1]: null is listed twice; list each choice once"),
+    ("pca: {choices: []}", "preprocess.pca.choices: 'choices' must be a non-empty list, got []"),
+    ("pca: {low: 0.5, high: 0.9}", "preprocess.pca.low: unknown key 'low'; valid: choices "
+                                   "(preprocess.pca is searched with choices only, not a range)"),
+    ("scale: {choices: [standard, minmx]}",
+     "preprocess.scale.choices[1]: 'minmx' is not a valid scale; valid: 'standard', 'minmax' or "
+     "null (did you mean 'minmax'?)"),
+    ("scale: {choice: [standard]}",
+     "preprocess.scale.choice: unknown key 'choice' (did you mean 'choices'?); valid: choices"),
+])
+def test_bad_preprocess_choices_are_one_line_naming_the_choice(tmp_path: Path, step: str,
+                                                               expected: str) -> None:
+    text = BASE.replace('iris: {source: "sklearn:iris"}',
+                        'iris: {source: "sklearn:iris", preprocess: {' + step + '}}')
+    assert _refused(tmp_path, text) == f"{tmp_path / 'suite.yaml'}: datasets.iris.{expected}"
+
+
+def test_a_pca_choice_the_data_cannot_give_names_the_choice(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture) -> None:
+    text = BASE.replace('iris: {source: "sklearn:iris"}',
+                        'iris: {source: "sklearn:iris", preprocess: {pca: {choices: [null, 2, 9]}}}')
+    message = _cli_refuses(tmp_path, monkeypatch, capsys, text)  # iris has 4 columns
+    assert "datasets.iris.preprocess.pca.choices[2]: n_components=9 must be between" in message

@@ -156,3 +156,50 @@ def test_validate_reports_what_it_checked(tmp_path: Path, capsys: pytest.Capture
     assert cli.main(["validate", str(REPO / "suites" / "cnn.yaml")]) == 0
     out = capsys.readouterr().out
     assert "valid suite 'cnn'" in out and "2 model(s)" in out
+
+
+PREPROCESS_SEARCH = """
+    datasets:
+      wine:
+        source: sklearn:wine
+        preprocess: {scale: {choices: [standard, minmax]}, pca: {choices: [null, 0.9, 3]}}
+    models:
+      - model: logistic_regression
+        search: {C: {low: 0.01, high: 10.0, log: true}}
+    """
+
+
+def test_preprocess_choices_validate_and_become_study_parameters(
+        tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    from optuna.distributions import CategoricalDistribution
+
+    from benchmark.space import Space
+
+    loaded = suite.load(write_suite(tmp_path, PREPROCESS_SEARCH))
+    preprocess = loaded.datasets["wine"].preprocess
+    assert preprocess.searched() == {"preprocess.scale": ["standard", "minmax"],
+                                     "preprocess.pca": [None, 0.9, 3]}
+    space = Space.for_study(loaded.models[0].search, preprocess)
+    assert list(space.distributions) == ["C", "preprocess.scale", "preprocess.pca"]
+    assert space.distributions["preprocess.pca"] == CategoricalDistribution([None, 0.9, 3])
+    # A trial's preprocess.* values go to the pipeline, the rest to the model.
+    chosen, rest = preprocess.chosen({"C": 1.0, "preprocess.pca": 0.9,
+                                      "preprocess.scale": "minmax"})
+    assert (chosen.pca, chosen.scale, rest) == (0.9, "minmax", {"C": 1.0})
+    assert len(preprocess.settings()) == 6 and preprocess.settings()[0][0] == {
+        "preprocess.scale": "standard", "preprocess.pca": None}
+    # validate fits each combination on the training split and says what it gives.
+    assert cli.main(["validate", str(tmp_path / "suite.yaml")]) == 0
+    assert "3 to 13 features after preprocessing" in capsys.readouterr().out
+
+
+def test_plain_preprocess_steps_serialize_as_before() -> None:
+    """Suites without choices keep their hash (it is taken of this dump)."""
+    plain = suite.Preprocess.model_validate({"scale": "standard", "pca": 0.9})
+    assert plain.model_dump(mode="json") == {"drop": [], "fill": {}, "ordinal": {}, "binarize": {},
+                                             "one_hot": [], "scale": "standard", "pca": 0.9}
+    assert plain.searched() == {} and plain.settings() == [({}, plain)]
+    searched = suite.Preprocess.model_validate({"pca": {"choices": [None, 0.9]}})
+    assert searched.model_dump(mode="json")["pca"] == {"choices": [None, 0.9]}
+    # What a worker rebuilds from the data set's JSON is the same preprocessing.
+    assert suite.Preprocess.model_validate_json(searched.model_dump_json()) == searched

@@ -193,3 +193,46 @@ def test_impossible_pca_and_split_are_data_errors_naming_their_key() -> None:
     with pytest.raises(DataError) as error:
         load_splits(entry, seed=0)  # 2 test samples cannot hold 3 classes
     assert error.value.key == "split"
+
+
+def test_searched_steps_are_checked_for_each_choice_and_built_only_once_chosen() -> None:
+    wine = load("sklearn:wine")
+    spec = Preprocess.model_validate({"scale": "standard", "pca": {"choices": [None, 0.9, 2]}})
+    fitted = _preprocess.check(spec, wine.x)
+    # The numbers that differ between the choices are stated per choice, not once.
+    assert fitted.n_features is None and fitted.pca_components is None
+    assert [v["params"] for v in fitted.searched] == [
+        {"preprocess.pca": None}, {"preprocess.pca": 0.9}, {"preprocess.pca": 2}]
+    without, ninety, two = fitted.searched
+    assert without["n_features"] == 13 and without["pca_components"] is None
+    assert 2 < ninety["pca_components"] == ninety["n_features"] < 13 and ninety["pca_variance"] >= 0.9
+    assert two["n_features"] == 2 and two["pca_variance"] < ninety["pca_variance"]
+    with pytest.raises(ValueError, match="preprocess.pca is searched"):
+        _preprocess.build(spec, list(wine.x.columns))
+    chosen, _ = spec.chosen({"preprocess.pca": 2})
+    assert list(_preprocess.build(chosen, list(wine.x.columns)).named_steps) == ["columns", "scale",
+                                                                                 "pca"]
+
+
+@pytest.mark.parametrize("pca", [None, 0.9])
+def test_a_refit_applies_the_chosen_preprocessing_and_the_model_never_sees_it(
+        tmp_path, pca) -> None:
+    """What a final evaluation of a searched preprocess.pca fits and saves: the
+    pipeline has a PCA step exactly when the selected configuration chose one."""
+    import joblib
+
+    from benchmark import worker
+    from benchmark.suite import DatasetEntry
+
+    entry = DatasetEntry.model_validate({"source": "sklearn:wine", "preprocess": {
+        "scale": "standard", "pca": {"choices": [None, 0.9]}}})
+    outcome = worker.run_evaluation(worker.EvaluationTask(
+        model="logistic_regression", params={"C": 1.0, "preprocess.pca": pca},
+        data=worker.DataRef(entry.model_dump_json(), 0), metric="accuracy", seed=0,
+        save_to=str(tmp_path)))
+    assert outcome.state == "complete", outcome.error
+    pipeline = joblib.load(outcome.model_file)
+    steps = pipeline.named_steps["preprocess"].named_steps
+    assert ("pca" in steps) == (pca is not None)
+    assert pipeline.named_steps["model"].n_features_in_ == (
+        steps["pca"].n_components_ if pca is not None else 13)

@@ -39,9 +39,16 @@ def test_promotion_suite_runs_on_a_csv_given_with_set(promotion_run: dict) -> No
     assert summary["class_names"] == ["0", "1"]
     info = summary["tabular"]["preprocessing"]
     assert "is_referred" in info["features"] and "gender" not in info["features"]
-    assert info["pca_components"] == info["n_features"] < len(info["features"])
+    # The seed's PCA is searched (preprocess.pca: {choices: [null, 0.9]}): what each choice gives.
+    without, with_pca = info["searched"]
+    assert without["params"] == {"preprocess.pca": None}
+    assert without["n_features"] == len(info["features"])
+    assert with_pca["params"] == {"preprocess.pca": 0.9}
+    assert with_pca["pca_components"] == with_pca["n_features"] < len(info["features"])
     for study in run.studies:
         assert study.error is None, study.error
+        assert "preprocess.pca" in study.space["distributions"]
+        assert study.best_params["preprocess.pca"] in (None, 0.9)
         evaluation = study.evaluations[0]
         # The threshold was tuned on validation data and the test scores use it.
         assert 0 <= evaluation.threshold <= 1
@@ -56,8 +63,11 @@ def test_promotion_report_states_features_metrics_and_trials(promotion_run: dict
     run = Store(promotion_run["storage"], create=False).resolve("latest")
     html = (promotion_run["workdir"] / "reports" / "promotion" / run.id / "report.html").read_text()
     info = run.datasets[0].summary["tabular"]["preprocessing"]
-    assert f"PCA reduces to {info['pca_components']} components" in html
-    assert f"<strong>{info['n_features']} features</strong>" in html
+    without, with_pca = info["searched"]
+    assert f"PCA to 90% of the variance, {with_pca['pca_components']} components" in html
+    assert (f"<strong>{with_pca['n_features']} or {without['n_features']} features</strong>, "
+            "as the search chose") in html
+    assert "On promotion, the search chose preprocess.pca = " in html
     assert "is_referred" in html and "Share of 1 per level" in html
     assert "Test-split metrics of each model" in html and "ROC (left) and precision-recall" in html
     assert "Trials of svm" in html and "Confusion matrices of every model" in html
@@ -96,6 +106,53 @@ def test_multiclass_tabular_suite_cross_validates_and_draws_one_vs_rest(tmp_path
         assert "f1" not in study.evaluations[0].metrics  # binary-only metric left out
     figures = {p.stem for p in (tmp_path / "reports" / "wine" / run.id / "figures").iterdir()}
     assert {"roc-wine-logistic_regression", "roc-wine-knn"} <= figures
+
+
+def test_a_searched_pca_is_a_setting_of_the_study_and_the_refit_uses_the_choice(
+        tmp_path: Path) -> None:
+    """preprocess.pca: {choices: [...]} is searched like a model setting: its
+    trials try each choice, the selected one is refitted, saved and reported."""
+    suite = write_suite(tmp_path, """
+        name: pca_question
+        datasets:
+          wine: {source: sklearn:wine, preprocess: {scale: standard, pca: {choices: [null, 0.9]}}}
+        models:
+          - model: logistic_regression
+            search: {C: {low: 0.001, high: 10.0, log: true}}
+        study: {sampler: random, n_trials: 4, seed: 1}
+        evaluation: {learning_curve: [0.5, 1.0]}
+        report: {figures: [learning_curve]}
+        """)
+    result = run_cli("run", str(suite), "--quiet", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-2000:]
+    store = Store(f"sqlite:///{tmp_path / 'reports' / 'benchmark.db'}", create=False)
+    run = store.resolve("latest")
+    import joblib
+    import optuna
+    from optuna.artifacts import FileSystemArtifactStore, download_artifact
+
+    from benchmark.space import Space
+
+    study = run.studies[0]
+    assert set(Space.from_data(study.space).distributions) == {"C", "preprocess.pca"}
+    trials = optuna.load_study(study_name=study.optuna_study, storage=store.url).trials
+    assert all("preprocess.pca" in t.params for t in trials)
+    assert {t.params["preprocess.pca"] for t in trials} == {None, 0.9}  # both were tried
+    best = next(t for t in trials if t.number == study.best_trial)
+    assert study.best_params == {"C": best.params["C"], "preprocess.pca": best.params["preprocess.pca"]}
+    assert [len(p["scores"]) for p in study.learning_curve] == [1, 1]
+    # The saved refit is the selected pipeline: PCA exactly when it was chosen.
+    saved = study.evaluations[0].saved
+    download_artifact(artifact_store=FileSystemArtifactStore(saved["store"]),
+                      file_path=str(tmp_path / saved["file"]), artifact_id=saved["model"])
+    steps = joblib.load(tmp_path / saved["file"]).named_steps["preprocess"].named_steps
+    assert ("pca" in steps) == (study.best_params["preprocess.pca"] is not None)
+    searched = run.datasets[0].summary["tabular"]["preprocessing"]["searched"]
+    assert [v["params"] for v in searched] == [{"preprocess.pca": None}, {"preprocess.pca": 0.9}]
+    html = (tmp_path / "reports" / "pca_question" / run.id / "report.html").read_text()
+    assert "<code>preprocess.pca</code></td><td>{None, 0.9}" in html  # the search-space table
+    assert (f"PCA to 90% of the variance, {searched[1]['pca_components']} components explaining"
+            in html)
 
 
 BAD_DATA = [

@@ -30,7 +30,12 @@ def _fill(value: Any):
 
 
 def build(spec: Any, columns: list[str]):
-    """The unfitted pipeline for ``spec`` (a suite ``Preprocess``) over ``columns``."""
+    """The unfitted pipeline for ``spec`` (a suite ``Preprocess``) over ``columns``;
+    a searched step must be chosen first (``Preprocess.chosen``)."""
+    searched = spec.searched() if hasattr(spec, "searched") else {}
+    if searched:
+        raise ValueError(f"{', '.join(searched)} is searched: build the pipeline of one choice "
+                         "(Preprocess.chosen)")
     from sklearn.compose import ColumnTransformer
     from sklearn.decomposition import PCA
     from sklearn.pipeline import Pipeline
@@ -80,7 +85,8 @@ class Fitted:
 
     n_input_columns: int
     features: list[str]  # after encoding, before PCA
-    n_features: int  # what the model sees
+    # What the model sees; with searched steps, None where the choices differ in it.
+    n_features: int | None
     pca_components: int | None
     pca_variance: float | None
     # Columns worth a look (constant, or an ID unique per row), shown as warnings.
@@ -88,6 +94,9 @@ class Fitted:
     # preprocess.dates: each date column and the earliest training date (ISO), the
     # day its "<column>_days" feature counts from.
     dates: tuple[tuple[str, str], ...] = ()
+    # With searched steps (``{choices: [...]}``), each combination of the choices:
+    # {"params": {"preprocess.pca": 0.9, ...}, "n_features", "pca_components", "pca_variance"}.
+    searched: tuple[dict[str, Any], ...] = ()
 
 
 def _check_dates(spec: Any, frame: Any, whole: Any) -> tuple[tuple[str, str], ...]:
@@ -174,7 +183,10 @@ def check(spec: Any, frame: Any, whole: Any = None) -> Fitted:
             raise DataError(f"preprocess.fill.{column}", (
                 f"column {column!r} holds numbers; fill it with a number, not {value!r}"))
     starts = _check_dates(spec, frame, whole)
-    pipeline = build(spec, columns)
+    # The encoding stage is the same whatever the search chooses; scaling and PCA
+    # are fitted for each combination of the searched choices below.
+    settings = spec.settings() if hasattr(spec, "settings") else [({}, spec)]
+    pipeline = build(settings[0][1], columns)
     try:
         encoded = pipeline[:1].fit_transform(frame)
     except ValueError as error:  # what the checks above do not foresee
@@ -210,21 +222,47 @@ def check(spec: Any, frame: Any, whole: Any = None) -> Fitted:
                 f"column {column!r} has {int(missing)} missing value(s) after preprocessing{where}; "
                 f"give it a value in preprocess.fill (a constant or {{strategy: median}}) or list "
                 "it in preprocess.drop"))
-    if len(pipeline) > 1:
-        try:
-            pipeline[1:].fit(encoded)  # the slice shares its steps with ``pipeline``
-        except ValueError as error:  # e.g. more PCA components than features
-            raise DataError("preprocess", str(error).splitlines()[0]) from None
-    pca = pipeline.named_steps.get("pca")
+    variants = []
+    for params, chosen in settings:
+        stages = build(chosen, columns)[1:]  # scaling and PCA
+        if len(stages):
+            try:
+                stages.fit(encoded)
+            except ValueError as error:  # e.g. more PCA components than features
+                raise DataError(_setting_key(spec, params), str(error).splitlines()[0]) from None
+        pca = stages.named_steps.get("pca")
+        variants.append({
+            "params": params,
+            "n_features": int(pca.n_components_) if pca is not None else int(encoded.shape[1]),
+            "pca_components": int(pca.n_components_) if pca is not None else None,
+            "pca_variance": float(np.sum(pca.explained_variance_ratio_)) if pca is not None
+            else None})
+
+    def common(key: str) -> Any:  # what every choice gives, else None
+        values = {repr(v[key]) for v in variants}
+        return variants[0][key] if len(values) == 1 else None
+
     return Fitted(
         n_input_columns=len(columns),
         features=[str(c) for c in encoded.columns],
-        n_features=int(pca.n_components_) if pca is not None else encoded.shape[1],
-        pca_components=int(pca.n_components_) if pca is not None else None,
-        pca_variance=float(np.sum(pca.explained_variance_ratio_)) if pca is not None else None,
+        n_features=common("n_features"),
+        pca_components=common("pca_components"),
+        pca_variance=common("pca_variance"),
         warnings=column_warnings(spec, whole),
         dates=starts,
+        searched=tuple(variants) if len(variants) > 1 or variants[0]["params"] else (),
     )
+
+
+def _setting_key(spec: Any, params: dict[str, Any]) -> str:
+    """The suite key to name when the scaling or PCA of one combination of
+    searched choices fails: the PCA choice when PCA is searched, else preprocess."""
+    if "preprocess.pca" in params and params["preprocess.pca"] is not None:
+        choices = spec.searched()["preprocess.pca"]
+        index = next(i for i, c in enumerate(choices)
+                     if type(c) is type(params["preprocess.pca"]) and c == params["preprocess.pca"])
+        return f"preprocess.pca.choices[{index}]"
+    return "preprocess"
 
 
 # Fewer rows than this and a column of distinct values says little (an ID warning would be noise).

@@ -70,6 +70,10 @@ def _tabular(dataset: Dataset, splits: Splits, preprocessed: Any) -> dict[str, A
             "dates": [{"column": column, "earliest": earliest, "features": [
                 f"{column}_{part}" for part in ("year", "month", "weekday", "days")]}
                 for column, earliest in getattr(preprocessed, "dates", ())],
+            # Searched steps ({choices: [...]}): what each combination of the
+            # choices gives (the top-level numbers are None where they differ).
+            **({"searched": list(preprocessed.searched)}
+               if getattr(preprocessed, "searched", ()) else {}),
         },
     }
 

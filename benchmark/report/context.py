@@ -474,6 +474,55 @@ def data_view(summary: dict[str, Any], drop: list[str], dates: list[str] = ()) -
     return {**summary, "tabular": view}
 
 
+def _choice_text(step: str, value: Any) -> str:
+    """One choice of a searched preprocessing step, as the data section names it."""
+    if step == "scale":
+        return {"standard": "standard scaling",
+                "minmax": "min-max scaling"}.get(value, "no scaling")
+    if value is None:
+        return "no PCA"
+    if isinstance(value, float):
+        return f"PCA to {100 * value:g}% of the variance"
+    return f"PCA to {value} component{'s' if value != 1 else ''}"
+
+
+def preprocess_search(preprocess: dict[str, Any], summary: dict[str, Any]) -> dict[str, Any] | None:
+    """A data set's searched preprocessing steps (``{choices: [...]}``) as the data
+    section states them: each step with its choices, what each combination of
+    choices gives the models (fitted on the training split when the data was
+    checked), and the feature counts they span. None when nothing is searched."""
+    steps = [{"name": f"preprocess.{key}",
+              "choices": [_choice_text(key, c) for c in value["choices"]]}
+             for key in ("scale", "pca") if isinstance(value := preprocess.get(key), dict)]
+    if not steps:
+        return None
+    variants = ((summary.get("tabular") or {}).get("preprocessing") or {}).get("searched") or []
+    settings = [{"text": " and ".join(_choice_text(k.removeprefix("preprocess."), c)
+                                   for k, c in v["params"].items()),
+                 "n_features": v["n_features"], "pca_components": v["pca_components"],
+                 "pca_variance": v["pca_variance"]} for v in variants]
+    counts = sorted({v["n_features"] for v in variants})
+    return {"steps": steps, "settings": settings,
+            "features": " or ".join(map(str, counts)) if len(counts) <= 2
+            else f"{counts[0]} to {counts[-1]}"}
+
+
+def search_spaces(results: list[ModelResult]) -> list[dict[str, Any]]:
+    """The rows of the search-space table: each model once when its space is the
+    same on every data set, else once per data set (a data set's searched
+    preprocessing, ``preprocess.*``, is part of its studies' spaces)."""
+    by_label: dict[str, list[ModelResult]] = {}
+    for result in results:
+        by_label.setdefault(result.label, []).append(result)
+    groups = []
+    for label, studies in by_label.items():
+        if len({repr(sorted(r.space.items())) for r in studies}) == 1:
+            groups.append({"label": label, "dataset": None, "space": studies[0].space})
+        else:
+            groups += [{"label": label, "dataset": r.dataset, "space": r.space} for r in studies]
+    return groups
+
+
 # Works every report of this kind rests on, cited where the text uses them.
 TOOL_REFERENCES = {
     "optuna": "T. Akiba, S. Sano, T. Yanase, T. Ohta and M. Koyama, \"Optuna: A next-generation "
@@ -853,7 +902,9 @@ def build(store: Store, run_id: str) -> dict[str, Any]:
     preprocess = {d.name: (entries.get(d.name) or {}).get("preprocess") or {} for d in run.datasets}
     datasets = [{"name": d.name, "source": d.source,
                  **data_view(d.summary, preprocess[d.name].get("drop") or [],
-                             preprocess[d.name].get("dates") or [])} for d in run.datasets]
+                             preprocess[d.name].get("dates") or []),
+                 "preprocess_search": preprocess_search(preprocess[d.name], d.summary)}
+                for d in run.datasets]
     majority_baselines(datasets, results)
     across = across_view(results, [d.name for d in run.datasets], metric, maximize)
     budgets = {}
@@ -888,6 +939,7 @@ def build(store: Store, run_id: str) -> dict[str, Any]:
         "results": results,
         # One entry per suite model, in suite order (results repeat them per dataset).
         "models": list({r.label: r for r in results}.values()),
+        "search_spaces": search_spaces(results),
         "best": best,
         "maximize": maximize,
         "comparisons": compared,

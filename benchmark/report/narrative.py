@@ -335,6 +335,37 @@ def _names(models: list[str]) -> str:
     return models[0] if len(models) == 1 else ", ".join(models[:-1]) + " and " + models[-1]
 
 
+def preprocessing(results: list[ModelResult], score: dict[str, str] | None = None) -> list[str]:
+    """What the search chose of each data set's searched preprocessing steps
+    (``preprocess.*`` settings), per model: whether PCA or a scaling helped
+    each model is answered by the run that compared them."""
+    chosen: dict[str, dict[str, dict[str, list[str]]]] = {}
+    for result in results:
+        if not result.ok:
+            continue
+        for name, value in (result.best_params or {}).items():
+            if name.startswith("preprocess."):
+                shown = "None" if value is None else str(value)
+                chosen.setdefault(result.dataset, {}).setdefault(name, {}).setdefault(
+                    shown, []).append(result.label)
+    where = (score or {}).get("name", "validation score")
+    out = []
+    for dataset, steps in chosen.items():
+        parts = []
+        for name, values in steps.items():
+            if len(values) == 1 and len(next(iter(values.values()))) > 1:
+                value, models = next(iter(values.items()))
+                parts.append(f"{name} = {value} for "
+                             + ("both models" if len(models) == 2 else f"all {len(models)} models"))
+            else:
+                parts.append(f"{name} = " + ", ".join(f"{value} for {_names(models)}"
+                                                       for value, models in values.items()))
+        out.append(f"On {dataset}, the search chose {'; '.join(parts)}, by the {where} of "
+                   f"the configurations it tried (the preprocessing is searched with each "
+                   f"model's own settings).")
+    return out
+
+
 def across(view: dict[str, Any] | None) -> list[str]:
     """What the comparison across data sets allows one to conclude (Demšar 2006)."""
     if not view:
@@ -471,6 +502,7 @@ def discussion(results: list[ModelResult], best: dict[str, ModelResult],
     paragraphs += trade_off(results, metric, maximize)
     paragraphs += prediction_cost(results, best, metric)
     paragraphs += thresholds(results)
+    paragraphs += preprocessing(results, score)
     for result in results:
         if not result.ok:
             continue
