@@ -770,9 +770,15 @@ def _ablation(plan: RunPlan, study: StudyPlan, entry: Any, params: dict[str, Any
     from benchmark import worker
     from benchmark.metrics import score_all
 
+    from benchmark.suite import PREPROCESS_PREFIX
+
     suite = plan.suite
     settings = suite.study
-    defaults = entry.parameter_defaults()
+    preprocess = suite.datasets[study.dataset].preprocess
+    # A preprocess.* factor's base is the data set's step as declared (or as searched).
+    defaults = {**entry.parameter_defaults(),
+                **{PREPROCESS_PREFIX + name: getattr(preprocess, name, None)
+                   for name in ("scale", "pca")}}
     base_scores = [e.metrics.get(settings.metric) for e in evaluations]
     base_seconds = [e.fit_seconds for e in evaluations]
     todo = [(name, level) for name, levels in entry.ablation.factors.items() for level in levels

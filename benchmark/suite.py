@@ -532,8 +532,10 @@ class ModelEntry(_Strict):
         types = self.parameter_types()
         # An ablation's levels are checked as the choices of a search would be.
         entries = [(("search", key), key, spec) for key, spec in list(self.search.items())]
+        # (preprocess.* factors are the data sets' steps: checked by the suite.)
         entries += [(("ablation", "factors", key), key, {"choices": levels})
-                    for key, levels in (self.ablation.factors.items() if self.ablation else ())]
+                    for key, levels in (self.ablation.factors.items() if self.ablation else ())
+                    if not key.startswith(PREPROCESS_PREFIX)]
         for where, key, spec in entries:
             if key not in valid:
                 raise PathError(where, _unknown(
@@ -1046,6 +1048,8 @@ class Suite(_Strict):
                         if key == "path" else ""
                     raise PathError(("datasets", name, key),
                                     f"source {dataset.source!r} needs a {key}{hint}")
+        if self.study.kind == "ablation":
+            self._nothing_searched()
         seen: dict[str, int] = {}
         for index, entry in enumerate(self.models):
             if entry.label in seen:
@@ -1055,6 +1059,8 @@ class Suite(_Strict):
             seen[entry.label] = index
             if self.study.kind == "ablation":
                 self._ablation_base(index, entry)
+            if entry.ablation:
+                self._preprocess_factors(index, entry)
             family = family_of(entry.spec)
             if self.study.cv_folds and not family.cross_validates:
                 raise PathError(("study", "cv_folds"), (
@@ -1067,6 +1073,38 @@ class Suite(_Strict):
                         f"model {entry.model!r} takes {kind} data, but dataset "
                         f"{dataset_name!r} ({dataset.source}) is {dataset.kind}"))
         return self
+
+    def _preprocess_factors(self, index: int, entry: ModelEntry) -> None:
+        """An ablation factor ``preprocess.scale`` / ``preprocess.pca`` varies the
+        data sets' preprocessing: a searchable step, levels valid for it, and
+        tabular data sets only (images have no preprocess)."""
+        for key, levels in entry.ablation.factors.items():
+            if not key.startswith(PREPROCESS_PREFIX):
+                continue
+            where = ("models", index, "ablation", "factors", key)
+            step = key.removeprefix(PREPROCESS_PREFIX)
+            if step not in SEARCHABLE_STEPS:
+                raise PathError(where, _unknown("preprocessing step:", step,
+                                                list(SEARCHABLE_STEPS)))
+            for level in levels:
+                try:
+                    _adapter(_STEP_TYPES[step]).validate_python(level, strict=True)
+                except ValidationError:
+                    raise PathError(where, f"{_shown_choice(level)} is not a valid {step}; "
+                                           f"valid: {_STEP_VALID[step]}") from None
+            for name, dataset in self.datasets.items():
+                if dataset.kind != "tabular":
+                    raise PathError(where, f"{key} varies preprocessing, which applies to "
+                                           f"tabular data; data set {name!r} is {dataset.kind}")
+
+    def _nothing_searched(self) -> None:
+        """study.kind ablation: a data set's preprocessing is fixed too."""
+        for name, dataset in self.datasets.items():
+            for key in (dataset.preprocess.searched() if dataset.preprocess else {}):
+                step = key.removeprefix(PREPROCESS_PREFIX)
+                raise PathError(("datasets", name, "preprocess", step), (
+                    f"study.kind ablation searches nothing: give {step} one value and vary it "
+                    f"as an ablation factor ({key}: [...])"))
 
     @staticmethod
     def _ablation_base(index: int, entry: ModelEntry) -> None:

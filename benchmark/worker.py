@@ -225,10 +225,13 @@ def _configured(params: dict[str, Any], preprocess: Any) -> tuple[dict[str, Any]
     ``preprocess.*`` values the search drew applied to it (``Preprocess.chosen``):
     model builders never see those keys."""
     if preprocess is None:
-        stray = [k for k in params if k.startswith("preprocess.")]
-        if stray:
-            raise ValueError(f"{stray[0]} is set, but the data set declares no preprocessing")
-        return params, None
+        if not any(k.startswith("preprocess.") for k in params):
+            return params, None
+        from benchmark.suite import Preprocess
+
+        # An ablation's preprocess.* level on a data set that declares none: the
+        # empty preprocessing (columns passed through) with that step.
+        preprocess = Preprocess()
     preprocess, params = preprocess.chosen(params)
     return params, preprocess
 

@@ -33,6 +33,7 @@ ABLATION = textwrap.dedent("""
           factors:
             max_depth: [1]
             n_estimators: [40, 5]
+            preprocess.pca: [2]
     study: {kind: ablation, seed: 3}
     evaluation: {repeats: 3}
     """)
@@ -63,6 +64,13 @@ def _refused(tmp_path: Path, text: str) -> str:
      "study.n_trials: study.kind ablation trains a fixed base configuration and its levels, "
      "with no search budget: leave n_trials out"),
     ("kind: ablation,", "kind: ablate,", "study.kind"),
+    ("preprocess.pca: [2]", "preprocess.pca: [1.5]",
+     "models[0].ablation.factors.preprocess.pca: 1.5 is not a valid pca"),
+    ("preprocess.pca: [2]", "preprocess.drop: [x0]",
+     "models[0].ablation.factors.preprocess.drop: unknown preprocessing step: 'drop'"),
+    ("random_state: 2}", "random_state: 2}\n    preprocess: {pca: {choices: [null, 2]}}",
+     "datasets.generated.preprocess.pca: study.kind ablation searches nothing: give pca one "
+     "value and vary it as an ablation factor (preprocess.pca: [...])"),
 ])
 def test_a_bad_ablation_is_one_line_naming_its_key(tmp_path: Path, old: str, new: str,
                                                    expected: str) -> None:
@@ -115,15 +123,18 @@ def test_an_ablation_run_pairs_each_level_with_the_base(tmp_path: Path) -> None:
     storage = f"sqlite:///{tmp_path / 'b.db'}"
     result = run_cli("run", str(path), "--storage", storage, cwd=tmp_path)
     assert result.returncode == 0, result.stderr[-2000:]
-    assert "ablation 2/2, n_estimators = 5" in result.stderr  # 40 is the base: not retrained
+    assert "ablation 2/3, n_estimators = 5" in result.stderr  # 40 is the base: not retrained
     run = Store(storage, create=False).resolve("latest")
     (study,) = run.studies
     assert study.best_params == {"n_estimators": 40, "max_depth": None}
     base_scores = [e.metrics["accuracy"] for e in sorted(study.evaluations, key=lambda e: e.repeat)]
-    depth, trees = study.ablation
+    depth, trees, pca = study.ablation
     assert [row["level"] for row in depth["levels"]] == [None, 1]
     assert [row["level"] for row in trees["levels"]] == [40, 5]
-    for factor in (depth, trees):
+    # The data set declares no preprocessing: its base is no PCA, the level two components.
+    assert [row["level"] for row in pca["levels"]] == [None, 2]
+    assert pca["levels"][1]["scores"] != base_scores
+    for factor in (depth, trees, pca):
         assert factor["levels"][0]["base"] and factor["levels"][0]["scores"] == base_scores
         assert len(factor["levels"][1]["scores"]) == 3
     stumps, few = depth["levels"][1]["scores"], trees["levels"][1]["scores"]
@@ -138,12 +149,13 @@ def test_an_ablation_run_pairs_each_level_with_the_base(tmp_path: Path) -> None:
     rows = list(csv.DictReader(table.open()))
     assert [(r["Factor"], r["Level"]) for r in rows] == [
         ("max_depth", "None (base)"), ("max_depth", "1"),
-        ("n_estimators", "40 (base)"), ("n_estimators", "5")]
+        ("n_estimators", "40 (base)"), ("n_estimators", "5"),
+        ("preprocess.pca", "None (base)"), ("preprocess.pca", "2")]
     assert float(rows[1]["Δ vs base"]) == pytest.approx(
         sum(stumps) / 3 - sum(base_scores) / 3, abs=1e-4)
     # The paired t-tests over the shared seeds, adjusted together (BH), as scipy
     # computes them from the stored scores.
-    tested = [(1, stumps), (3, few)]
+    tested = [(1, stumps), (3, few), (5, pca["levels"][1]["scores"])]
     p = {i: stats.ttest_rel(scores, base_scores).pvalue for i, scores in tested
          if len(set(np.subtract(scores, base_scores))) > 1}
     adjusted = dict(zip(p, stats.false_discovery_control(list(p.values())) if len(p) > 1
@@ -159,5 +171,5 @@ def test_an_ablation_run_pairs_each_level_with_the_base(tmp_path: Path) -> None:
         assert shown.endswith("(worse)") == worse
         if worse:
             assert f"{rows[i]['Factor']} = {rows[i]['Level']} hurt its test accuracy" in html
-    if not any(shown.endswith(")") for shown in (rows[1]["p (adj.)"], rows[3]["p (adj.)"])):
+    if not any(rows[i]["p (adj.)"].endswith(")") for i, _ in tested):
         assert "In the ablation of random_forest on generated, no level differed" in html
