@@ -1,8 +1,8 @@
 """Our own speed, as pytest-benchmark tests: a slowdown of the tool's code is
 caught like a model regression, against a saved baseline.
 
-    .venv/bin/python -m pytest benchmarks/ --benchmark-enable --benchmark-only --benchmark-autosave
-    .venv/bin/python -m pytest benchmarks/ --benchmark-enable --benchmark-only \\
+    .venv/bin/python -m pytest benchmarks/ -n 0 --benchmark-enable --benchmark-only --benchmark-autosave
+    .venv/bin/python -m pytest benchmarks/ -n 0 --benchmark-enable --benchmark-only \\
         --benchmark-compare --benchmark-compare-fail=median:20%
 
 The default test run does not collect this folder (pyproject's testpaths is
