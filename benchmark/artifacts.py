@@ -22,11 +22,11 @@ def problem(location: str) -> str | None:
     """Why ``location`` (execution.artifacts) cannot be a store, or None."""
     if not location.startswith(S3):
         return None
-    bucket = location[len(S3):]
-    if "/" in bucket.rstrip("/"):
+    bucket = _bucket(location)
+    if "/" in bucket:
         return (f"{location!r}: Optuna's S3 artifact store writes at the top of a bucket; "
                 f"give s3://BUCKET (a bucket of its own for this tool's models)")
-    if not _BUCKET.fullmatch(bucket.rstrip("/")):
+    if not _BUCKET.fullmatch(bucket):
         return (f"{location!r} is not an S3 bucket name; valid: 3 to 63 lower-case letters, "
                 f"digits, dots and hyphens, e.g. s3://benchmark-models")
     try:
@@ -35,6 +35,10 @@ def problem(location: str) -> str | None:
         return (f"{location!r}: an S3 store needs boto3; install it with "
                 f"pip install 'suitebench[s3]' (or pip install boto3)")
     return None
+
+
+def _bucket(location: str) -> str:
+    return location[len(S3):].rstrip("/")
 
 
 def is_remote(location: str) -> bool:
@@ -53,7 +57,7 @@ def store(location: str, create: bool = True) -> Any:
     if is_remote(location):
         from optuna.artifacts import Boto3ArtifactStore
 
-        return Boto3ArtifactStore(location[len(S3):].rstrip("/"))
+        return Boto3ArtifactStore(_bucket(location))
     from optuna.artifacts import FileSystemArtifactStore
 
     if create:

@@ -259,9 +259,9 @@ def _validate(args: argparse.Namespace) -> int:
         preprocessing = data.summary.get("tabular", {}).get("preprocessing", {})
         features = preprocessing.get("n_features")
         if features is None and preprocessing.get("searched"):  # as the search chooses
-            counts = sorted({v["n_features"] for v in preprocessing["searched"]})
-            features = f"{counts[0]} to {counts[-1]}" if len(counts) > 2 else \
-                " or ".join(map(str, counts))
+            from benchmark.datasets._preprocess import feature_counts
+
+            features = feature_counts(preprocessing["searched"])
         print(f"{args.suite}: datasets.{name}: {data.summary['n_samples']:,} samples, "
               f"{len(data.dataset.class_names)} classes, split {sizes['train']}/"
               f"{sizes['validation']}/{sizes['test']}"

@@ -769,58 +769,46 @@ def _ablation(plan: RunPlan, study: StudyPlan, entry: Any, params: dict[str, Any
     its error and the scores it had."""
     from benchmark import worker
     from benchmark.metrics import score_all
-
-    from benchmark.suite import PREPROCESS_PREFIX
+    from benchmark.space import same_value
+    from benchmark.suite import PREPROCESS_PREFIX, SEARCHABLE_STEPS
 
     suite = plan.suite
     settings = suite.study
     preprocess = suite.datasets[study.dataset].preprocess
-    # A preprocess.* factor's base is the data set's step as declared (or as searched).
+    # Each factor's base: its value in the configuration, else the model's default
+    # (a preprocess.* factor: the data set's step as declared).
     defaults = {**entry.parameter_defaults(),
-                **{PREPROCESS_PREFIX + name: getattr(preprocess, name, None)
-                   for name in ("scale", "pca")}}
-    base_scores = [e.metrics.get(settings.metric) for e in evaluations]
-    base_seconds = [e.fit_seconds for e in evaluations]
+                **{PREPROCESS_PREFIX + step: getattr(preprocess, step, None)
+                   for step in SEARCHABLE_STEPS}}
+    bases = {name: params.get(name, defaults.get(name)) for name in entry.ablation.factors}
     todo = [(name, level) for name, levels in entry.ablation.factors.items() for level in levels
-            if not _same(level, params.get(name, defaults.get(name)))]
-    done = 0
-    factors = []
-    for name, levels in entry.ablation.factors.items():
-        base = params.get(name, defaults.get(name))
-        rows = [{"level": base, "base": True, "scores": base_scores, "fit_seconds": base_seconds}]
-        for level in levels:
-            if _same(level, base):
-                continue  # the base itself: its final refits
-            done += 1
-            on_event(Event("message", study, text=(
-                f"{study.title}: ablation {done}/{len(todo)}, {name} = {level!r}")))
-            scores, fit_seconds, failed = [], [], None
-            for repeat in range(suite.evaluation.repeats):
-                if pool.stopped():
-                    return None
-                outcome = timed_call(pool, worker.run_evaluation, EvaluationTask(
-                    model=study.model, params={**params, name: level}, data=study.data,
-                    metric=settings.metric, seed=settings.seed + 10_000 + repeat,
-                    threshold=settings.threshold, cv_folds=settings.cv_folds, measure=False),
-                    totals)
-                if outcome.state != "complete":
-                    failed = (outcome.error or "failed").strip().splitlines()[-1][:300]
-                    break
-                scored = score_all(np.asarray(outcome.y_true), np.asarray(outcome.proba),
-                                   outcome.threshold)
-                scores.append(scored.get(settings.metric))
-                fit_seconds.append(outcome.fit_seconds)
-            rows.append({"level": level, "base": False, "scores": scores,
-                         "fit_seconds": fit_seconds, **({"error": failed} if failed else {})})
-        factors.append({"factor": name, "levels": rows})
-    return factors
-
-
-def _same(a: Any, b: Any) -> bool:
-    """One level to a model: equal and of one kind (1 is not true; 1 is 1.0)."""
-    if isinstance(a, bool) or isinstance(b, bool):
-        return a is b
-    return a == b
+            if not same_value(level, bases[name])]  # the base itself: its final refits
+    base_row = {"base": True, "scores": [e.metrics.get(settings.metric) for e in evaluations],
+                "fit_seconds": [e.fit_seconds for e in evaluations]}
+    rows: dict[str, list[dict[str, Any]]] = {name: [{"level": base, **base_row}]
+                                             for name, base in bases.items()}
+    for done, (name, level) in enumerate(todo, start=1):
+        on_event(Event("message", study, text=(
+            f"{study.title}: ablation {done}/{len(todo)}, {name} = {level!r}")))
+        scores, fit_seconds, failed = [], [], None
+        for repeat in range(suite.evaluation.repeats):
+            if pool.stopped():
+                return None
+            outcome = timed_call(pool, worker.run_evaluation, EvaluationTask(
+                model=study.model, params={**params, name: level}, data=study.data,
+                metric=settings.metric, seed=settings.seed + 10_000 + repeat,
+                threshold=settings.threshold, cv_folds=settings.cv_folds, measure=False),
+                totals)
+            if outcome.state != "complete":
+                failed = (outcome.error or "failed").strip().splitlines()[-1][:300]
+                break
+            scored = score_all(np.asarray(outcome.y_true), np.asarray(outcome.proba),
+                               outcome.threshold)
+            scores.append(scored.get(settings.metric))
+            fit_seconds.append(outcome.fit_seconds)
+        rows[name].append({"level": level, "base": False, "scores": scores,
+                           "fit_seconds": fit_seconds, **({"error": failed} if failed else {})})
+    return [{"factor": name, "levels": levels} for name, levels in rows.items()]
 
 
 def _keep(plan: RunPlan, optuna_study: Any, study: StudyPlan, outcome: Outcome) -> dict | None:

@@ -112,7 +112,6 @@ def command(args: Any) -> int:
     from optuna.artifacts import download_artifact
 
     from benchmark import artifacts
-
     from benchmark.families import families
     from benchmark.store import Store
 

@@ -34,6 +34,12 @@ def shown(value: Any, limit: int = 80) -> str:
     return text if len(text) <= limit else text[:limit - 3] + "..."
 
 
+def same_value(a: Any, b: Any) -> bool:
+    """Whether two values of a setting are the same one: equal and of one type, so
+    that 1 (one PCA component) is not 1.0 (all the variance) and 1 is not true."""
+    return type(a) is type(b) and a == b
+
+
 def is_searched(spec: Any) -> bool:
     return isinstance(spec, dict) and ("choices" in spec or "low" in spec or "high" in spec)
 

@@ -18,7 +18,7 @@ from pydantic import (AfterValidator, BaseModel, BeforeValidator, ConfigDict, Fi
 
 from benchmark.errors import UserError
 from benchmark.registry import closest_name, unknown_name_message
-from benchmark.space import is_finite, shown
+from benchmark.space import is_finite, same_value, shown
 
 
 class PathError(ValueError):
@@ -28,6 +28,16 @@ class PathError(ValueError):
         super().__init__(message)
         self.subpath = subpath
         self.message = message
+
+
+def _left_out(data: dict[str, Any], defaults: dict[str, Any]) -> dict[str, Any]:
+    """A serialized section without the keys that are at the given defaults: keys
+    added after the first release are left out unset, so that suites written
+    before them keep their hash (nightly baselines)."""
+    for key, default in defaults.items():
+        if key in data and data[key] == default:
+            del data[key]
+    return data
 
 
 def _unknown(kind: str, name: Any, valid: list[str]) -> str:
@@ -212,11 +222,7 @@ class Split(_Strict):
 
     @model_serializer(mode="wrap")
     def _dedupe_only_when_set(self, handler: Any) -> dict[str, Any]:
-        # Unset, it is left out, so suites written before it keep their hash.
-        data = handler(self)
-        if self.dedupe is None:
-            data.pop("dedupe", None)
-        return data
+        return _left_out(handler(self), {"dedupe": None})
 
     @model_validator(mode="after")
     def _sums_to_one(self) -> Split:
@@ -304,7 +310,7 @@ def _step_choices(key: str, value: Any) -> Any:
                 close = closest_name(choice, ["standard", "minmax"])
                 message += f" (did you mean {close!r}?)" if close else ""
             raise PathError(("choices", index), message) from None
-        if any(type(choice) is type(other) and choice == other for other in seen):
+        if any(same_value(choice, other) for other in seen):
             raise PathError(("choices", index), f"{_shown_choice(choice)} is listed twice; list "
                                                 "each choice once")
         seen.append(choice)
@@ -332,11 +338,7 @@ class Preprocess(_Strict):
 
     @model_serializer(mode="wrap")
     def _dates_only_when_set(self, handler: Any) -> dict[str, Any]:
-        # Empty, it is left out, so suites written before it keep their hash.
-        data = handler(self)
-        if not self.dates:
-            data.pop("dates", None)
-        return data
+        return _left_out(handler(self), {"dates": []})
 
     @model_validator(mode="after")
     def _one_encoding_per_column(self) -> Preprocess:
@@ -485,8 +487,7 @@ class Ablation(_Strict):
         for name, levels in factors.items():
             seen: list[Any] = []
             for level in levels:
-                # 1 and 1.0 and true are one level to a model; list them once.
-                if any(level == other and type(level) is type(other) for other in seen):
+                if any(same_value(level, other) for other in seen):
                     raise PathError((name,), f"level {shown(level)} is listed twice; "
                                              f"list each level of {name} once")
                 seen.append(level)
@@ -504,10 +505,7 @@ class ModelEntry(_Strict):
 
     @model_serializer(mode="wrap")
     def _ablation_only_when_set(self, handler: Any) -> dict[str, Any]:
-        data = handler(self)  # left out unset: suites written before it keep their hash
-        if data.get("ablation") is None:
-            data.pop("ablation", None)
-        return data
+        return _left_out(handler(self), {"ablation": None})
 
     @field_validator("model")
     @classmethod
@@ -799,16 +797,8 @@ class Study(_Strict):
 
     @model_serializer(mode="wrap")
     def _limits_only_when_set(self, handler: Any) -> dict[str, Any]:
-        # Left out when unset, so that suites written before them keep their hash.
-        data = handler(self)
-        for key in ("trial_timeout", "max_consecutive_failures"):
-            if data.get(key) is None:
-                data.pop(key, None)
-        if data.get("budget") == "trials":
-            data.pop("budget", None)
-        if data.get("kind") == "search":
-            data.pop("kind", None)
-        return data
+        return _left_out(handler(self), {"trial_timeout": None, "max_consecutive_failures": None,
+                                         "budget": "trials", "kind": "search"})
 
     @model_validator(mode="before")
     @classmethod
@@ -872,10 +862,7 @@ class Evaluation(_Strict):
 
     @model_serializer(mode="wrap")
     def _curve_only_when_set(self, handler: Any) -> dict[str, Any]:
-        data = handler(self)  # left out unset: suites written before it keep their hash
-        if data.get("learning_curve") is None:
-            data.pop("learning_curve", None)
-        return data
+        return _left_out(handler(self), {"learning_curve": None})
 
 
 def _devices(value: Any) -> Any:
@@ -940,15 +927,9 @@ class Execution(_Strict):
 
     @model_serializer(mode="wrap")
     def _only_when_changed(self, handler: Any) -> dict[str, Any]:
-        # How a suite is executed is left out at its defaults, so that suites
-        # written before these keys keep their hash (nightly baselines).
-        data = handler(self)
-        defaults = {"workers": 1, "threads_per_worker": None, "devices": "auto",
-                    "heartbeat_seconds": 10, "grace_seconds": 60, "artifacts": None}
-        for key, default in defaults.items():
-            if data.get(key) == default:
-                data.pop(key, None)
-        return data
+        return _left_out(handler(self), {"workers": 1, "threads_per_worker": None,
+                                         "devices": "auto", "heartbeat_seconds": 10,
+                                         "grace_seconds": 60, "artifacts": None})
 
 
 class Nightly(_Strict):
@@ -1086,12 +1067,10 @@ class Suite(_Strict):
             if step not in SEARCHABLE_STEPS:
                 raise PathError(where, _unknown("preprocessing step:", step,
                                                 list(SEARCHABLE_STEPS)))
-            for level in levels:
-                try:
-                    _adapter(_STEP_TYPES[step]).validate_python(level, strict=True)
-                except ValidationError:
-                    raise PathError(where, f"{_shown_choice(level)} is not a valid {step}; "
-                                           f"valid: {_STEP_VALID[step]}") from None
+            try:  # each level as a searched choice of the step is checked
+                _step_choices(step, {"choices": levels})
+            except PathError as error:
+                raise PathError(where, error.message) from None
             for name, dataset in self.datasets.items():
                 if dataset.kind != "tabular":
                     raise PathError(where, f"{key} varies preprocessing, which applies to "

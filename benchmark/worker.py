@@ -224,10 +224,11 @@ def _configured(params: dict[str, Any], preprocess: Any) -> tuple[dict[str, Any]
     """The model's own parameters, and the data set's preprocessing with the
     ``preprocess.*`` values the search drew applied to it (``Preprocess.chosen``):
     model builders never see those keys."""
+    from benchmark.suite import PREPROCESS_PREFIX, Preprocess
+
     if preprocess is None:
-        if not any(k.startswith("preprocess.") for k in params):
+        if not any(k.startswith(PREPROCESS_PREFIX) for k in params):
             return params, None
-        from benchmark.suite import Preprocess
 
         # An ablation's preprocess.* level on a data set that declares none: the
         # empty preprocessing (columns passed through) with that step.

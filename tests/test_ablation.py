@@ -65,7 +65,8 @@ def _refused(tmp_path: Path, text: str) -> str:
      "with no search budget: leave n_trials out"),
     ("kind: ablation,", "kind: ablate,", "study.kind"),
     ("preprocess.pca: [2]", "preprocess.pca: [1.5]",
-     "models[0].ablation.factors.preprocess.pca: 1.5 is not a valid pca"),
+     "models[0].ablation.factors.preprocess.pca: pca is a fraction of variance in (0, 1) or a "
+     "number of components, got 1.5"),
     ("preprocess.pca: [2]", "preprocess.drop: [x0]",
      "models[0].ablation.factors.preprocess.drop: unknown preprocessing step: 'drop'"),
     ("random_state: 2}", "random_state: 2}\n    preprocess: {pca: {choices: [null, 2]}}",

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from benchmark.errors import DataError
+from benchmark.space import same_value
 
 
 def _indicator_name(name: str, feature: str, category: Any) -> str:
@@ -259,10 +260,16 @@ def _setting_key(spec: Any, params: dict[str, Any]) -> str:
     searched choices fails: the PCA choice when PCA is searched, else preprocess."""
     if "preprocess.pca" in params and params["preprocess.pca"] is not None:
         choices = spec.searched()["preprocess.pca"]
-        index = next(i for i, c in enumerate(choices)
-                     if type(c) is type(params["preprocess.pca"]) and c == params["preprocess.pca"])
+        index = next(i for i, c in enumerate(choices) if same_value(c, params["preprocess.pca"]))
         return f"preprocess.pca.choices[{index}]"
     return "preprocess"
+
+
+def feature_counts(searched: list[dict[str, Any]]) -> str:
+    """The numbers of features the combinations of searched choices give the
+    models, as ``validate`` and the report say them: "8 or 13", "3 to 13"."""
+    counts = sorted({v["n_features"] for v in searched})
+    return " or ".join(map(str, counts)) if len(counts) <= 2 else f"{counts[0]} to {counts[-1]}"
 
 
 # Fewer rows than this and a column of distinct values says little (an ID warning would be noise).

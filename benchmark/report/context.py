@@ -491,20 +491,21 @@ def preprocess_search(preprocess: dict[str, Any], summary: dict[str, Any]) -> di
     section states them: each step with its choices, what each combination of
     choices gives the models (fitted on the training split when the data was
     checked), and the feature counts they span. None when nothing is searched."""
-    steps = [{"name": f"preprocess.{key}",
+    from benchmark.datasets._preprocess import feature_counts
+    from benchmark.suite import PREPROCESS_PREFIX, SEARCHABLE_STEPS
+
+    steps = [{"name": PREPROCESS_PREFIX + key,
               "choices": [_choice_text(key, c) for c in value["choices"]]}
-             for key in ("scale", "pca") if isinstance(value := preprocess.get(key), dict)]
+             for key in SEARCHABLE_STEPS if isinstance(value := preprocess.get(key), dict)]
     if not steps:
         return None
     variants = ((summary.get("tabular") or {}).get("preprocessing") or {}).get("searched") or []
-    settings = [{"text": " and ".join(_choice_text(k.removeprefix("preprocess."), c)
+    settings = [{"text": " and ".join(_choice_text(k.removeprefix(PREPROCESS_PREFIX), c)
                                    for k, c in v["params"].items()),
                  "n_features": v["n_features"], "pca_components": v["pca_components"],
                  "pca_variance": v["pca_variance"]} for v in variants]
-    counts = sorted({v["n_features"] for v in variants})
     return {"steps": steps, "settings": settings,
-            "features": " or ".join(map(str, counts)) if len(counts) <= 2
-            else f"{counts[0]} to {counts[-1]}"}
+            "features": feature_counts(variants) if variants else None}
 
 
 def search_spaces(results: list[ModelResult]) -> list[dict[str, Any]]:
